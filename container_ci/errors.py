@@ -1,0 +1,51 @@
+"""Typed errors, so every layer can tell bad input, a capability gap, broken
+infrastructure and a real driver failure apart (they end up as different exit
+codes and different result classes)."""
+
+from __future__ import annotations
+
+
+class ContainerCIError(Exception):
+    """Base class of every error container-ci raises on purpose."""
+
+
+class BadInput(ContainerCIError):
+    """A scenario, matrix or option is malformed. Message is `file:line: message`."""
+
+    exit_code = 2
+
+
+class Unsupported(ContainerCIError):
+    """The target cannot do this operation at all (a capability gap, not a failure)."""
+
+    def __init__(self, op: str, reason: str) -> None:
+        super().__init__(f"{op} is not supported: {reason}")
+        self.op = op
+        self.reason = reason
+
+
+class InfrastructureError(ContainerCIError):
+    """The backend itself is broken or unreachable (daemon down, connection lost).
+
+    Kept apart from driver failures: stability tracking must not count these
+    against the driver."""
+
+
+class TargetUnavailable(InfrastructureError):
+    """The target's backend cannot be reached at all when the run starts."""
+
+
+class ExpectationFailed(ContainerCIError):
+    """A supported step ran but did not do what the scenario expects."""
+
+
+class ImageNotFound(ExpectationFailed):
+    """The image asked for does not exist on the target (never pulled, never built)."""
+
+    def __init__(self, image: str) -> None:
+        super().__init__(f"image not found: {image}")
+        self.image = image
+
+
+class StepTimeout(ExpectationFailed):
+    """A step, or a wait for a state, did not finish within its timeout."""

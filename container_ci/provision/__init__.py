@@ -1,0 +1,1 @@
+"""Provisioning: packages, daemons and base images, idempotently, without systemd."""

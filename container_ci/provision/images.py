@@ -1,0 +1,79 @@
+"""Base images for both targets, built locally (no registry): `cci-guest:base`
+and `cci-guest:alt`. Each carries the hash of the guest (init + busybox) and is
+rebuilt only when that hash changes."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from container_ci import naming, paths
+from container_ci.provision import rootfs
+from container_ci.targets.lxc_images import LxcImageStore
+
+LABEL_GUEST_HASH = f"{naming.LABEL_NS}.guest-hash"
+
+
+def base_labels(variant: str, digest: str) -> dict[str, str]:
+    return {
+        naming.LABEL_OWNER: naming.OWNER_VALUE,
+        naming.LABEL_KIND: naming.KIND_BASE_IMAGE,
+        LABEL_GUEST_HASH: digest,
+        f"{naming.LABEL_NS}.variant": variant,
+    }
+
+
+def ensure_docker_images() -> list[str]:
+    """Import missing or outdated base images into Docker; return what was built."""
+    import docker
+    import docker.errors
+
+    digest = rootfs.guest_hash()
+    client = docker.from_env(timeout=120)
+    built: list[str] = []
+    try:
+        for variant in rootfs.VARIANTS:
+            ref = rootfs.image_ref(variant)
+            try:
+                current = client.images.get(ref).labels or {}
+            except docker.errors.ImageNotFound:
+                current = {}
+            if current.get(LABEL_GUEST_HASH) == digest:
+                continue
+            with tempfile.TemporaryDirectory(prefix="cci-rootfs-") as scratch:
+                tree = Path(scratch) / "rootfs"
+                rootfs.build_rootfs(tree, variant)
+                changes = ['CMD ["/sbin/init"]', "ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin"]
+                changes += [
+                    f'LABEL "{key}"="{value}"'
+                    for key, value in base_labels(variant, digest).items()
+                ]
+                repository, tag = ref.split(":")
+                client.api.import_image_from_data(
+                    rootfs.rootfs_tar(tree), repository=repository, tag=tag, changes=changes
+                )
+            built.append(f"built {ref}")
+    finally:
+        client.close()
+    return built
+
+
+def ensure_lxc_images(store: LxcImageStore | None = None) -> list[str]:
+    """Write missing or outdated base rootfs dirs into the LXC image store."""
+    store = store or LxcImageStore(paths.lxc_images_dir())
+    store.root.mkdir(parents=True, exist_ok=True)
+    digest = rootfs.guest_hash()
+    built: list[str] = []
+    for variant in rootfs.VARIANTS:
+        ref = rootfs.image_ref(variant)
+        if store.exists(ref) and store.get(ref).labels.get(LABEL_GUEST_HASH) == digest:
+            continue
+        scratch = Path(tempfile.mkdtemp(prefix="cci-rootfs-", dir=store.root.parent))
+        try:
+            rootfs.build_rootfs(scratch / "rootfs", variant)
+            store.add_from(ref, scratch / "rootfs", base_labels(variant, digest))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        built.append(f"built {ref}")
+    return built

@@ -1,0 +1,94 @@
+"""`container-ci setup`: packages, daemons, base images, idempotently.
+
+Every step checks first and acts only when needed, so a second run does
+nothing and says so. A backend that cannot be brought up gets one line saying
+why, and a non-zero exit; the other backend is still set up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from container_ci.provision import daemons, images, packages, probes
+
+BACKENDS = ("docker", "libvirt-lxc")
+
+
+@dataclass
+class SetupReport:
+    actions: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _step(report: SetupReport, say: Callable[[str], None], label: str, action) -> bool:
+    try:
+        done = action()
+    except (packages.PackageError, daemons.DaemonError) as exc:
+        report.problems.append(f"{label}: {exc}")
+        say(f"{label}: FAILED: {exc}")
+        return False
+    except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
+        report.problems.append(f"{label}: {type(exc).__name__}: {exc}")
+        say(f"{label}: FAILED: {type(exc).__name__}: {exc}")
+        return False
+    for line in done:
+        report.actions.append(line)
+        say(f"{label}: {line}")
+    return True
+
+
+def _ensure_daemon(spec: daemons.DaemonSpec, answers: Callable[[], bool]) -> list[str]:
+    if answers():
+        return []
+    pid = daemons.managed_pid(spec.name)
+    if pid is not None:  # ours, maybe still starting: give it a moment before a second one
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if answers():
+                return []
+            time.sleep(0.2)
+        raise daemons.DaemonError(
+            f"{spec.name} (pid {pid}) runs but does not answer (log: {daemons.logfile(spec.name)})"
+        )
+    pid = daemons.start(spec, answers)
+    return [f"started {spec.name} (pid {pid}, log {daemons.logfile(spec.name)})"]
+
+
+def run_setup(
+    backends: Sequence[str] = BACKENDS, say: Callable[[str], None] = print
+) -> SetupReport:
+    started = time.monotonic()
+    report = SetupReport()
+
+    def install() -> list[str]:
+        installed = packages.install(packages.ALL_PACKAGES)
+        return [f"installed {' '.join(installed)}"] if installed else []
+
+    if not _step(report, say, "packages", install):
+        return report
+
+    if "docker" in backends and _step(
+        report, say, "docker", lambda: _ensure_daemon(daemons.DOCKERD, probes.docker_answers)
+    ):
+        _step(report, say, "docker", images.ensure_docker_images)
+    if "libvirt-lxc" in backends and _step(
+        report,
+        say,
+        "libvirt-lxc",
+        lambda: _ensure_daemon(daemons.LIBVIRTD, probes.libvirt_answers),
+    ):
+        _step(report, say, "libvirt-lxc", images.ensure_lxc_images)
+
+    elapsed = time.monotonic() - started
+    if report.problems:
+        say(f"setup: {len(report.problems)} problem(s); see above ({elapsed:.1f}s)")
+    elif report.actions:
+        say(f"setup: done, {len(report.actions)} change(s) ({elapsed:.1f}s)")
+    else:
+        say(f"setup: nothing to do; packages, daemons and images are ready ({elapsed:.1f}s)")
+    return report

@@ -1,0 +1,1 @@
+"""Result model and the writers for subunit v2, JUnit XML and the JSON summary."""

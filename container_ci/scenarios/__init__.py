@@ -1,0 +1,1 @@
+"""Scenario files and the capability matrix: loading, schema checks, model."""

@@ -1,0 +1,93 @@
+"""The in-memory form of a scenario file, after schema and semantic checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Every operation a step can name. The capability matrix lists each of them
+# per target; the runner maps each to a Target method.
+OPERATIONS = (
+    "boot",
+    "wait",
+    "console",
+    "exec",
+    "reboot",
+    "stop",
+    "start",
+    "pause",
+    "unpause",
+    "suspend",
+    "resume",
+    "snapshot",
+    "rebuild",
+    "delete",
+)
+
+# Instance state a step expects when the scenario does not say.
+DEFAULT_STATE = {
+    "boot": "active",
+    "reboot": "active",
+    "stop": "shutoff",
+    "start": "active",
+    "pause": "paused",
+    "unpause": "active",
+    "suspend": "suspended",
+    "resume": "active",
+    "rebuild": "active",
+    "delete": "gone",
+}
+
+DEFAULT_TIMEOUT = {"boot": 120.0, "rebuild": 120.0, "snapshot": 120.0}
+FALLBACK_TIMEOUT = 60.0
+
+STATES = ("active", "shutoff", "paused", "suspended", "gone")
+ERROR_KINDS = ("image-not-found",)
+
+
+@dataclass(frozen=True)
+class Expect:
+    state: str | None = None  # one of STATES
+    exit_code: int | None = None  # exec only
+    stdout_contains: str | None = None  # exec only
+    console_contains: str | None = None  # any op on an instance: checked after it
+    error: str | None = None  # one of ERROR_KINDS: the op must fail this way
+    same_identity: bool | None = None  # rebuild: instance id unchanged
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int
+    op: str
+    instance: str  # alias of an instance (or of a group booted with count)
+    line: int  # line of the step in its file, for error messages and results
+    image: str | None = None  # boot/rebuild: image ref; snapshot: alias it creates
+    command: tuple[str, ...] = ()  # exec
+    count: int = 1  # boot: how many instances at once under one alias
+    expect: Expect = field(default_factory=Expect)
+    timeout: float = FALLBACK_TIMEOUT
+    optional: bool = False  # unsupported -> skip only this step, not the rest
+    name: str = ""  # "reboot vm" unless the file names it
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    path: Path
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Capability:
+    supported: bool
+    reason: str = ""  # why not, when unsupported
+
+
+@dataclass(frozen=True)
+class CapabilityMatrix:
+    path: Path
+    targets: dict[str, dict[str, Capability]]  # target -> op -> capability
+
+    def capability(self, target: str, op: str) -> Capability:
+        return self.targets[target][op]

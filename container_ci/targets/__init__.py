@@ -1,0 +1,1 @@
+"""Backends behind one Target contract (see base.py), and the registry of them."""

@@ -1,0 +1,224 @@
+"""The Target contract: the lowest common denominator of Nova's compute driver.
+
+Every backend implements the same operations on an "instance". An operation a
+backend cannot do raises `Unsupported` (a declared capability gap); a broken
+backend raises `InfrastructureError`; a wrong result raises `ExpectationFailed`.
+Nothing else is allowed out, so the runner can classify every outcome."""
+
+from __future__ import annotations
+
+import abc
+import enum
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from container_ci.errors import StepTimeout, Unsupported
+from container_ci.naming import Owner
+
+
+class State(enum.StrEnum):
+    BUILDING = "building"  # transitional: being created, started or restarted
+    ACTIVE = "active"
+    SHUTOFF = "shutoff"
+    PAUSED = "paused"
+    SUSPENDED = "suspended"
+    ERROR = "error"
+    GONE = "gone"
+
+
+@dataclass
+class Instance:
+    """A booted guest. `id` is its identity, kept across rebuilds."""
+
+    id: str
+    name: str
+    image: str
+    scenario: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
+class OwnedResource:
+    """Something the harness created and may have to sweep."""
+
+    kind: str  # "instance" or "image"
+    name: str
+    run_id: str
+    owner: Owner | None  # None when the labels are unreadable: treat as dead
+
+    def is_stale(self) -> bool:
+        return self.owner is None or not self.owner.is_alive()
+
+
+class StateWaiter:
+    """Wakes waiters when the backend reports an event; polls as a fallback.
+
+    The backends' event streams (Docker events API, libvirt lifecycle
+    callbacks) call `notify()`. A waiter re-checks the real state on every
+    event, and every `poll_interval` seconds in case an event was lost or the
+    stream is down."""
+
+    def __init__(self, poll_interval: float = 2.0) -> None:
+        self._cond = threading.Condition()
+        self._generation = 0
+        self.poll_interval = poll_interval
+
+    def notify(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def wait_until(self, check: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                seen = self._generation
+            if check():
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._cond:
+                if self._generation == seen:
+                    self._cond.wait(min(remaining, self.poll_interval))
+
+
+class Target(abc.ABC):
+    """One backend. Instances are created with the owner's run id in their labels."""
+
+    name: str = ""
+
+    def __init__(self, owner: Owner) -> None:
+        self.owner = owner
+        self.waiter = StateWaiter()
+
+    # -- connection -------------------------------------------------------
+    @abc.abstractmethod
+    def connect(self) -> str:
+        """Reach the backend; return its version string. Raise TargetUnavailable."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections and event threads."""
+
+    # -- images -----------------------------------------------------------
+    @abc.abstractmethod
+    def resolve_image(self, ref: str) -> str:
+        """Map a scenario image ref (`base`, `alt`, a literal) to a backend image name."""
+
+    @abc.abstractmethod
+    def delete_image(self, image: str) -> None: ...
+
+    # -- lifecycle --------------------------------------------------------
+    @abc.abstractmethod
+    def create(self, name: str, image: str, scenario: str) -> Instance:
+        """Create and start an instance. Raise ImageNotFound, leaving nothing behind."""
+
+    @abc.abstractmethod
+    def state(self, instance: Instance) -> State: ...
+
+    def wait_for_state(self, instance: Instance, wanted: State, timeout: float) -> None:
+        last: list[State] = []
+
+        def reached() -> bool:
+            current = self.state(instance)
+            last[:] = [current]
+            return current == wanted
+
+        if not self.waiter.wait_until(reached, timeout):
+            seen = last[0].value if last else "unknown"
+            raise StepTimeout(
+                f"{instance.name} did not reach {wanted.value} within {timeout:g}s "
+                f"(last state: {seen})"
+            )
+
+    def wait_for_console(self, instance: Instance, text: str, timeout: float) -> str:
+        """Wait until the console log contains `text`; return the log."""
+        log: list[str] = [""]
+
+        def found() -> bool:
+            log[0] = self.console_log(instance)
+            return text in log[0]
+
+        # Console output does not produce backend events: poll briskly.
+        deadline = time.monotonic() + timeout
+        while not found():
+            if time.monotonic() >= deadline:
+                tail = "\n".join(log[0].splitlines()[-5:])
+                raise StepTimeout(
+                    f"console of {instance.name} did not show {text!r} within {timeout:g}s; "
+                    f"last lines:\n{tail}"
+                )
+            time.sleep(0.05)
+        return log[0]
+
+    @abc.abstractmethod
+    def console_log(self, instance: Instance) -> str: ...
+
+    @abc.abstractmethod
+    def exec(self, instance: Instance, argv: list[str], timeout: float) -> ExecResult: ...
+
+    @abc.abstractmethod
+    def reboot(self, instance: Instance) -> None: ...
+
+    @abc.abstractmethod
+    def stop(self, instance: Instance) -> None: ...
+
+    @abc.abstractmethod
+    def start(self, instance: Instance) -> None: ...
+
+    @abc.abstractmethod
+    def pause(self, instance: Instance) -> None: ...
+
+    @abc.abstractmethod
+    def unpause(self, instance: Instance) -> None: ...
+
+    def suspend(self, instance: Instance) -> None:
+        raise Unsupported("suspend", f"{self.name} has no suspend to disk")
+
+    def resume(self, instance: Instance) -> None:
+        raise Unsupported("resume", f"{self.name} has no suspend to disk")
+
+    @abc.abstractmethod
+    def snapshot(self, instance: Instance, alias: str) -> str:
+        """Capture the instance's filesystem as a new image; return its name."""
+
+    @abc.abstractmethod
+    def rebuild(self, instance: Instance, image: str) -> Instance:
+        """Replace the instance's filesystem with `image`, keeping id and name."""
+
+    @abc.abstractmethod
+    def delete(self, instance: Instance) -> None:
+        """Delete the instance and everything it holds (not its snapshots)."""
+
+    # -- sweeping ---------------------------------------------------------
+    @abc.abstractmethod
+    def list_owned(self) -> list[OwnedResource]:
+        """Every instance and snapshot image the harness created on this backend."""
+
+    @abc.abstractmethod
+    def remove(self, resource: OwnedResource) -> None:
+        """Remove one owned resource, whatever state it is in."""
+
+    def sweep(self, run_id: str | None = None, include_live: bool = False) -> list[OwnedResource]:
+        """Remove leftovers: of one run, or of every run whose owner process is dead.
+
+        Instances go first: an image may still be in use by an instance."""
+        chosen = [
+            resource
+            for resource in self.list_owned()
+            if (resource.run_id == run_id if run_id else include_live or resource.is_stale())
+        ]
+        chosen.sort(key=lambda resource: resource.kind != "instance")
+        for resource in chosen:
+            self.remove(resource)
+        return chosen

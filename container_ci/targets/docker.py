@@ -1,0 +1,302 @@
+"""The `docker` target: an instance is a container on the local Docker Engine.
+
+State waits are driven by the Docker events API (filtered to this run's
+labels); polling is only the fallback when the stream is down."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterator
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from container_ci import naming
+from container_ci.errors import (
+    ExpectationFailed,
+    ImageNotFound,
+    InfrastructureError,
+    TargetUnavailable,
+    Unsupported,
+)
+from container_ci.naming import Owner
+from container_ci.provision.rootfs import image_ref
+from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
+
+SNAPSHOT_REPO = "cci-snap"
+STOP_TIMEOUT = 10  # seconds docker waits after SIGTERM before SIGKILL
+SUSPEND_REASON = (
+    "Docker suspend is checkpoint/restore (CRIU, experimental daemon); CRIU cannot "
+    "checkpoint on this kernel"
+)
+
+_CONNECTION_ERRORS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+@contextlib.contextmanager
+def translated_errors(what: str) -> Iterator[None]:
+    """Turn docker SDK errors into the contract's error classes."""
+    try:
+        yield
+    except docker.errors.ImageNotFound as exc:
+        raise ImageNotFound(str(exc.explanation or exc)) from exc
+    except docker.errors.APIError as exc:
+        if exc.status_code is not None and exc.status_code >= 500 and _daemon_gone(exc):
+            raise InfrastructureError(f"docker: {what}: {exc.explanation or exc}") from exc
+        raise ExpectationFailed(f"docker: {what}: {exc.explanation or exc}") from exc
+    except _CONNECTION_ERRORS as exc:
+        raise InfrastructureError(f"docker: {what}: Docker Engine unreachable: {exc}") from exc
+    except docker.errors.DockerException as exc:
+        raise InfrastructureError(f"docker: {what}: {exc}") from exc
+
+
+def _daemon_gone(exc: docker.errors.APIError) -> bool:
+    text = str(exc.explanation or "").lower()
+    return "connection" in text or "shutting down" in text
+
+
+class DockerTarget(Target):
+    name = "docker"
+
+    def __init__(self, owner: Owner, base_url: str | None = None) -> None:
+        super().__init__(owner)
+        self._base_url = base_url
+        self._client: docker.DockerClient | None = None
+        self._events_stop = threading.Event()
+        self._events_thread: threading.Thread | None = None
+        self._events_stream = None
+
+    # -- connection -------------------------------------------------------
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            raise InfrastructureError("docker: not connected")
+        return self._client
+
+    def connect(self) -> str:
+        try:
+            if self._base_url:
+                client = docker.DockerClient(base_url=self._base_url, timeout=60)
+            else:
+                client = docker.from_env(timeout=60)
+            client.ping()
+            version = client.version()
+        except Exception as exc:  # noqa: BLE001 - any failure here means "unreachable"
+            where = self._base_url or "the local socket (DOCKER_HOST)"
+            raise TargetUnavailable(
+                f"docker: cannot reach the Docker Engine at {where}: {_first_line(exc)} "
+                "(run `container-ci setup`)"
+            ) from exc
+        self._client = client
+        self._events_thread = threading.Thread(
+            target=self._follow_events, name="cci-docker-events", daemon=True
+        )
+        self._events_thread.start()
+        return f"Docker Engine {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
+
+    def close(self) -> None:
+        self._events_stop.set()
+        stream = self._events_stream
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+
+    def _follow_events(self) -> None:
+        """Wake state waiters on every container event of this run; reconnect on loss."""
+        filters = {"type": "container", "label": f"{naming.LABEL_RUN_ID}={self.owner.run_id}"}
+        while not self._events_stop.is_set():
+            try:
+                self._events_stream = self.client.events(decode=True, filters=filters)
+                for _event in self._events_stream:
+                    self.waiter.notify()
+                    if self._events_stop.is_set():
+                        return
+            except Exception:  # noqa: BLE001 - stream lost: polling covers until it is back
+                pass
+            self.waiter.notify()
+            self._events_stop.wait(1.0)
+
+    # -- images -----------------------------------------------------------
+    def resolve_image(self, ref: str) -> str:
+        return image_ref(ref) if ref in ("base", "alt") else ref
+
+    def delete_image(self, image: str) -> None:
+        with (
+            translated_errors(f"delete image {image}"),
+            contextlib.suppress(docker.errors.ImageNotFound),
+        ):
+            self.client.images.remove(image, force=True)
+
+    # -- lifecycle --------------------------------------------------------
+    def _labels(self, scenario: str, instance_id: str) -> dict[str, str]:
+        return naming.labels(self.owner, naming.KIND_INSTANCE, scenario, instance_id)
+
+    def _container(self, instance: Instance):
+        with translated_errors(f"look up {instance.name}"):
+            return self.client.containers.get(instance.name)
+
+    def create(self, name: str, image: str, scenario: str) -> Instance:
+        instance_id = str(uuid.uuid4())
+        self._run_container(name, image, self._labels(scenario, instance_id))
+        return Instance(id=instance_id, name=name, image=image, scenario=scenario)
+
+    def _run_container(self, name: str, image: str, labels: dict[str, str]) -> None:
+        with translated_errors(f"create {name} from {image}"):
+            container = self.client.containers.create(
+                image,
+                name=name,
+                hostname=name,
+                labels=labels,
+                network_mode="none",  # guests reach nothing; exec needs no network
+                mem_limit="64m",
+                stop_signal="SIGTERM",
+                detach=True,
+            )
+            try:
+                container.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    container.remove(force=True)
+                raise
+
+    def state(self, instance: Instance) -> State:
+        with translated_errors(f"state of {instance.name}"):
+            try:
+                container = self.client.containers.get(instance.name)
+            except docker.errors.NotFound:
+                return State.GONE
+            status = container.attrs.get("State", {})
+        if status.get("Paused"):
+            return State.PAUSED
+        if status.get("Restarting"):
+            return State.BUILDING
+        if status.get("Running"):
+            return State.ACTIVE
+        if status.get("Status") in ("exited", "created"):
+            return State.SHUTOFF
+        if status.get("Dead"):
+            return State.ERROR
+        return State.BUILDING
+
+    def console_log(self, instance: Instance) -> str:
+        container = self._container(instance)
+        with translated_errors(f"console of {instance.name}"):
+            return container.logs(stdout=True, stderr=True).decode(errors="replace")
+
+    def exec(self, instance: Instance, argv: list[str], timeout: float) -> ExecResult:
+        container = self._container(instance)
+        with translated_errors(f"exec in {instance.name}"):
+            result = container.exec_run(argv, demux=True)
+        stdout, stderr = result.output if result.output else (b"", b"")
+        return ExecResult(
+            exit_code=result.exit_code if result.exit_code is not None else -1,
+            stdout=(stdout or b"").decode(errors="replace"),
+            stderr=(stderr or b"").decode(errors="replace"),
+        )
+
+    def reboot(self, instance: Instance) -> None:
+        container = self._container(instance)
+        with translated_errors(f"reboot {instance.name}"):
+            container.restart(timeout=STOP_TIMEOUT)
+
+    def stop(self, instance: Instance) -> None:
+        container = self._container(instance)
+        with translated_errors(f"stop {instance.name}"):
+            container.stop(timeout=STOP_TIMEOUT)
+
+    def start(self, instance: Instance) -> None:
+        container = self._container(instance)
+        with translated_errors(f"start {instance.name}"):
+            container.start()
+
+    def pause(self, instance: Instance) -> None:
+        container = self._container(instance)
+        with translated_errors(f"pause {instance.name}"):
+            container.pause()
+
+    def unpause(self, instance: Instance) -> None:
+        container = self._container(instance)
+        with translated_errors(f"unpause {instance.name}"):
+            container.unpause()
+
+    def suspend(self, instance: Instance) -> None:
+        raise Unsupported("suspend", SUSPEND_REASON)
+
+    def resume(self, instance: Instance) -> None:
+        raise Unsupported("resume", SUSPEND_REASON)
+
+    def snapshot(self, instance: Instance, alias: str) -> str:
+        container = self._container(instance)
+        tag = f"{self.owner.run_id}-{naming.slug(instance.scenario)}-{naming.slug(alias)}"
+        labels = naming.labels(self.owner, naming.KIND_IMAGE, instance.scenario)
+        with translated_errors(f"snapshot {instance.name}"):
+            container.commit(repository=SNAPSHOT_REPO, tag=tag, conf={"Labels": labels})
+        return f"{SNAPSHOT_REPO}:{tag}"
+
+    def rebuild(self, instance: Instance, image: str) -> Instance:
+        """Recreate the container from `image` under the same name, hostname and id."""
+        with translated_errors(f"check image {image}"):
+            self.client.images.get(image)
+        container = self._container(instance)
+        labels = dict(container.labels)
+        with translated_errors(f"rebuild {instance.name}"):
+            container.remove(force=True)
+        self._run_container(instance.name, image, labels)
+        instance.image = image
+        return instance
+
+    def delete(self, instance: Instance) -> None:
+        with (
+            translated_errors(f"delete {instance.name}"),
+            contextlib.suppress(docker.errors.NotFound),
+        ):
+            self.client.containers.get(instance.name).remove(force=True)
+
+    # -- sweeping ---------------------------------------------------------
+    def list_owned(self) -> list[OwnedResource]:
+        owned_filter = {"label": f"{naming.LABEL_OWNER}={naming.OWNER_VALUE}"}
+        found: list[OwnedResource] = []
+        with translated_errors("list owned containers"):
+            for container in self.client.containers.list(all=True, filters=owned_filter):
+                found.append(_resource(naming.KIND_INSTANCE, container.name, container.labels))
+            image_filter = {
+                "label": [owned_filter["label"], f"{naming.LABEL_KIND}={naming.KIND_IMAGE}"]
+            }
+            for image in self.client.images.list(filters=image_filter):
+                for tag in image.tags or [image.id]:
+                    found.append(_resource(naming.KIND_IMAGE, tag, image.labels or {}))
+        return found
+
+    def remove(self, resource: OwnedResource) -> None:
+        with translated_errors(f"remove {resource.kind} {resource.name}"):
+            if resource.kind == naming.KIND_INSTANCE:
+                with contextlib.suppress(docker.errors.NotFound):
+                    self.client.containers.get(resource.name).remove(force=True)
+            else:
+                with contextlib.suppress(docker.errors.ImageNotFound):
+                    self.client.images.remove(resource.name, force=True)
+
+
+def _resource(kind: str, name: str, labels: dict[str, str]) -> OwnedResource:
+    return OwnedResource(
+        kind=kind,
+        name=name,
+        run_id=labels.get(naming.LABEL_RUN_ID, ""),
+        owner=naming.owner_from_labels(labels),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

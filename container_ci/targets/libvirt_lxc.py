@@ -1,0 +1,437 @@
+"""The `libvirt-lxc` target: an instance is a persistent LXC domain on `lxc:///`.
+
+State waits are driven by libvirt's domain lifecycle and reboot callbacks;
+polling is only the fallback. libvirt has no images, so images live in an
+LxcImageStore and each instance gets its own copy of the rootfs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import libvirt
+import libvirt_lxc
+
+from container_ci import naming, paths
+from container_ci.errors import (
+    ExpectationFailed,
+    InfrastructureError,
+    StepTimeout,
+    TargetUnavailable,
+    Unsupported,
+)
+from container_ci.naming import Owner
+from container_ci.provision.rootfs import image_ref
+from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
+from container_ci.targets.libvirt_events import ensure_event_loop
+from container_ci.targets.lxc_console import ConsoleCapture
+from container_ci.targets.lxc_images import LxcImageStore
+
+URI = "lxc:///"
+METADATA_NS = "https://opendev.org/openstack/container-ci/instance/1"
+METADATA_KEY = "cci"
+SNAPSHOT_REPO = "cci-snap"
+STOP_GRACE = 10.0  # seconds after SIGTERM before the domain is destroyed
+INSTANCE_META = "instance.json"
+EMULATOR = "/usr/lib/libvirt/libvirt_lxc"
+NSENTER_FLAGS = {
+    "mnt": "--mount",
+    "uts": "--uts",
+    "ipc": "--ipc",
+    "net": "--net",
+    "pid": "--pid",
+    "user": "--user",
+    "cgroup": "--cgroup",
+}
+_UNSUPPORTED_CODES = {libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED}
+
+
+def domain_xml(name: str, instance_id: str, rootfs: Path, labels: dict[str, str]) -> str:
+    label_xml = "".join(
+        f"<{METADATA_KEY}:label name={quoteattr(key)} value={quoteattr(value)}/>"
+        for key, value in sorted(labels.items())
+    )
+    ns = f"xmlns:{METADATA_KEY}={quoteattr(METADATA_NS)}"
+    metadata = f"<{METADATA_KEY}:instance {ns}>{label_xml}</{METADATA_KEY}:instance>"
+    return f"""<domain type='lxc'>
+  <name>{escape(name)}</name>
+  <uuid>{instance_id}</uuid>
+  <metadata>
+    {metadata}
+  </metadata>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type>exe</type><init>/sbin/init</init></os>
+  <features><privnet/></features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>{EMULATOR}</emulator>
+    <filesystem type='mount'>
+      <source dir={quoteattr(str(rootfs))}/>
+      <target dir='/'/>
+    </filesystem>
+    <console type='pty'/>
+  </devices>
+</domain>"""
+
+
+def parse_labels(metadata_xml: str) -> dict[str, str]:
+    root = ET.fromstring(metadata_xml)
+    return {
+        element.get("name", ""): element.get("value", "")
+        for element in root.iter(f"{{{METADATA_NS}}}label")
+    }
+
+
+class LibvirtLxcTarget(Target):
+    name = "libvirt-lxc"
+
+    def __init__(self, owner: Owner, uri: str = URI) -> None:
+        super().__init__(owner)
+        self.uri = uri
+        self._conn: libvirt.virConnect | None = None
+        self._callbacks: list[int] = []
+        self._consoles: dict[str, ConsoleCapture] = {}
+        self.images = LxcImageStore(paths.lxc_images_dir())
+        self.instances_dir = paths.lxc_instances_dir()
+
+    # -- connection -------------------------------------------------------
+    @property
+    def conn(self) -> libvirt.virConnect:
+        if self._conn is None:
+            raise InfrastructureError("libvirt-lxc: not connected")
+        return self._conn
+
+    def connect(self) -> str:
+        ensure_event_loop()
+        try:
+            conn = libvirt.open(self.uri)
+            conn.setKeepAlive(5, 3)
+            version = conn.getLibVersion()
+        except libvirt.libvirtError as exc:
+            raise TargetUnavailable(
+                f"libvirt-lxc: cannot connect to libvirtd at {self.uri}: "
+                f"{_first_line(exc)} (run `container-ci setup`)"
+            ) from exc
+        self._conn = conn
+        for event_id in (
+            libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+            libvirt.VIR_DOMAIN_EVENT_ID_REBOOT,
+        ):
+            self._callbacks.append(
+                conn.domainEventRegisterAny(None, event_id, self._on_event, None)
+            )
+        conn.registerCloseCallback(self._on_close, None)
+        major, minor, micro = version // 1_000_000, version // 1000 % 1000, version % 1000
+        return f"libvirt {major}.{minor}.{micro} ({self.uri})"
+
+    def _on_event(self, *_args) -> None:
+        self.waiter.notify()
+
+    def _on_close(self, *_args) -> None:
+        self.waiter.notify()
+
+    def close(self) -> None:
+        for capture in list(self._consoles.values()):
+            capture.stop()
+        self._consoles.clear()
+        if self._conn is not None:
+            for callback in self._callbacks:
+                with contextlib.suppress(libvirt.libvirtError):
+                    self._conn.domainEventDeregisterAny(callback)
+            with contextlib.suppress(libvirt.libvirtError):
+                self._conn.unregisterCloseCallback()
+            with contextlib.suppress(libvirt.libvirtError):
+                self._conn.close()
+            self._conn = None
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """Classify libvirt errors: a dead connection is infrastructure, the rest is the driver."""
+        try:
+            yield
+        except libvirt.libvirtError as exc:
+            code = exc.get_error_code()
+            if code in _UNSUPPORTED_CODES:
+                raise Unsupported(what.split()[0], _first_line(exc)) from exc
+            if not self._alive() or exc.get_error_domain() == libvirt.VIR_FROM_RPC:
+                raise InfrastructureError(
+                    f"libvirt-lxc: {what}: libvirtd connection lost: {_first_line(exc)}"
+                ) from exc
+            raise ExpectationFailed(f"libvirt-lxc: {what}: {_first_line(exc)}") from exc
+
+    def _alive(self) -> bool:
+        try:
+            return self._conn is not None and self._conn.isAlive() == 1
+        except libvirt.libvirtError:
+            return False
+
+    def _domain(self, name: str) -> libvirt.virDomain:
+        with self._errors(f"look up {name}"):
+            return self.conn.lookupByName(name)
+
+    # -- images -----------------------------------------------------------
+    def resolve_image(self, ref: str) -> str:
+        return image_ref(ref) if ref in ("base", "alt") else ref
+
+    def delete_image(self, image: str) -> None:
+        self.images.delete(image)
+
+    # -- lifecycle --------------------------------------------------------
+    def _instance_dir(self, name: str) -> Path:
+        return self.instances_dir / name
+
+    def create(self, name: str, image: str, scenario: str) -> Instance:
+        stored = self.images.get(image)  # ImageNotFound before anything is created
+        instance_id = str(uuid.uuid4())
+        labels = naming.labels(self.owner, naming.KIND_INSTANCE, scenario, instance_id)
+        directory = self._instance_dir(name)
+        directory.mkdir(parents=True)
+        try:
+            # The ledger file first: a run killed from here on leaves something a sweep finds.
+            (directory / INSTANCE_META).write_text(json.dumps(labels, indent=2, sort_keys=True))
+            shutil.copytree(stored.rootfs, directory / "rootfs", symlinks=True)
+            xml = domain_xml(name, instance_id, directory / "rootfs", labels)
+            with self._errors(f"create {name}"):
+                domain = self.conn.defineXML(xml)
+                self._capture_console(name)
+                domain.create()
+        except BaseException:
+            self._destroy_everything(name)
+            raise
+        return Instance(id=instance_id, name=name, image=image, scenario=scenario)
+
+    def _capture_console(self, name: str) -> None:
+        if name not in self._consoles:
+            capture = ConsoleCapture(self.conn, name, self._instance_dir(name) / "console.log")
+            self._consoles[name] = capture
+            capture.start()
+
+    def state(self, instance: Instance) -> State:
+        with self._errors(f"state of {instance.name}"):
+            try:
+                domain = self.conn.lookupByName(instance.name)
+                state, _reason = domain.state()
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return State.GONE
+                raise
+        return {
+            libvirt.VIR_DOMAIN_RUNNING: State.ACTIVE,
+            libvirt.VIR_DOMAIN_BLOCKED: State.ACTIVE,
+            libvirt.VIR_DOMAIN_PAUSED: State.PAUSED,
+            libvirt.VIR_DOMAIN_SHUTOFF: State.SHUTOFF,
+            libvirt.VIR_DOMAIN_PMSUSPENDED: State.SUSPENDED,
+            libvirt.VIR_DOMAIN_CRASHED: State.ERROR,
+        }.get(state, State.BUILDING)
+
+    def console_log(self, instance: Instance) -> str:
+        capture = self._consoles.get(instance.name)
+        if capture is not None:
+            return capture.read()
+        try:
+            return (self._instance_dir(instance.name) / "console.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def exec(self, instance: Instance, argv: list[str], timeout: float) -> ExecResult:
+        """Run argv in the domain's namespaces with nsenter (keeps the exit code,
+        which `virsh lxc-enter-namespace` loses)."""
+        domain = self._domain(instance.name)
+        with self._errors(f"exec in {instance.name}"):
+            fds = libvirt_lxc.lxcOpenNamespace(domain, 0)
+        try:
+            own_user_ns = os.readlink("/proc/self/ns/user")
+            options = []
+            for fd in fds:
+                link = os.readlink(f"/proc/self/fd/{fd}")
+                kind = link.split(":", 1)[0]
+                if kind == "user" and link == own_user_ns:
+                    continue  # entering the namespace we are already in is EINVAL
+                if kind in NSENTER_FLAGS:
+                    options.append(f"{NSENTER_FLAGS[kind]}=/proc/self/fd/{fd}")
+            try:
+                completed = subprocess.run(
+                    ["nsenter", *options, "--", *argv],
+                    pass_fds=fds,
+                    env={"PATH": "/bin:/sbin:/usr/bin:/usr/sbin", "HOME": "/root"},
+                    capture_output=True,
+                    timeout=timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise StepTimeout(
+                    f"exec {argv!r} in {instance.name} ran over {timeout:g}s"
+                ) from exc
+        finally:
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        return ExecResult(
+            exit_code=completed.returncode,
+            stdout=completed.stdout.decode(errors="replace"),
+            stderr=completed.stderr.decode(errors="replace"),
+        )
+
+    def reboot(self, instance: Instance) -> None:
+        # flags=0 would use /dev/initctl, which busybox init lacks: libvirt then sends nothing.
+        domain = self._domain(instance.name)
+        with self._errors(f"reboot {instance.name}"):
+            domain.reboot(libvirt.VIR_DOMAIN_REBOOT_SIGNAL)
+
+    def stop(self, instance: Instance) -> None:
+        domain = self._domain(instance.name)
+        with self._errors(f"stop {instance.name}"):
+            domain.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_SIGNAL)
+        try:
+            self.wait_for_state(instance, State.SHUTOFF, STOP_GRACE)
+        except StepTimeout:
+            with self._errors(f"destroy {instance.name}"):
+                domain.destroy()
+
+    def start(self, instance: Instance) -> None:
+        domain = self._domain(instance.name)
+        with self._errors(f"start {instance.name}"):
+            domain.create()
+
+    def pause(self, instance: Instance) -> None:
+        domain = self._domain(instance.name)
+        with self._errors(f"pause {instance.name}"):
+            domain.suspend()
+
+    def unpause(self, instance: Instance) -> None:
+        domain = self._domain(instance.name)
+        with self._errors(f"unpause {instance.name}"):
+            domain.resume()
+
+    def suspend(self, instance: Instance) -> None:
+        domain = self._domain(instance.name)
+        with self._errors(f"suspend {instance.name}"):
+            domain.managedSave(0)
+
+    def resume(self, instance: Instance) -> None:
+        domain = self._domain(instance.name)
+        with self._errors(f"resume {instance.name}"):
+            if not domain.hasManagedSaveImage(0):
+                raise ExpectationFailed(f"{instance.name} has no managed save image to resume")
+            domain.create()
+
+    def snapshot(self, instance: Instance, alias: str) -> str:
+        """Freeze the domain, copy its rootfs into the image store, thaw it."""
+        domain = self._domain(instance.name)
+        tag = f"{self.owner.run_id}-{naming.slug(instance.scenario)}-{naming.slug(alias)}"
+        ref = f"{SNAPSHOT_REPO}:{tag}"
+        labels = naming.labels(self.owner, naming.KIND_IMAGE, instance.scenario)
+        paused_here = False
+        with self._errors(f"snapshot {instance.name}"):
+            if domain.state()[0] == libvirt.VIR_DOMAIN_RUNNING:
+                domain.suspend()
+                paused_here = True
+            try:
+                self.images.add_from(ref, self._instance_dir(instance.name) / "rootfs", labels)
+            finally:
+                if paused_here:
+                    domain.resume()
+        return ref
+
+    def rebuild(self, instance: Instance, image: str) -> Instance:
+        """Same domain (UUID, name), new root filesystem from `image`, booted again."""
+        stored = self.images.get(image)
+        domain = self._domain(instance.name)
+        rootfs = self._instance_dir(instance.name) / "rootfs"
+        with self._errors(f"rebuild {instance.name}"):
+            if domain.isActive():
+                domain.destroy()
+            old = rootfs.with_name(f".old-rootfs-{uuid.uuid4().hex[:8]}")
+            os.rename(rootfs, old)
+            shutil.rmtree(old, ignore_errors=True)
+            shutil.copytree(stored.rootfs, rootfs, symlinks=True)
+            domain.create()
+        instance.image = image
+        return instance
+
+    def delete(self, instance: Instance) -> None:
+        self._destroy_everything(instance.name)
+
+    def _destroy_everything(self, name: str) -> None:
+        """Destroy and undefine the domain, stop its console reader, remove its files."""
+        capture = self._consoles.pop(name, None)
+        with self._errors(f"delete {name}"):
+            try:
+                domain = self.conn.lookupByName(name)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
+                domain = None
+            if domain is not None:
+                if domain.isActive():
+                    domain.destroy()
+                domain.undefine()
+        if capture is not None:
+            capture.stop()
+        shutil.rmtree(self._instance_dir(name), ignore_errors=True)
+
+    # -- sweeping ---------------------------------------------------------
+    def list_owned(self) -> list[OwnedResource]:
+        found: dict[str, OwnedResource] = {}
+        with self._errors("list owned domains"):
+            for domain in self.conn.listAllDomains(0):
+                name = domain.name()
+                if not name.startswith(naming.PREFIX):
+                    continue
+                try:
+                    labels = parse_labels(
+                        domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS, 0)
+                    )
+                except (libvirt.libvirtError, ET.ParseError):
+                    continue  # a cci- name without our metadata is not ours
+                if labels.get(naming.LABEL_OWNER) == naming.OWNER_VALUE:
+                    found[name] = _resource(naming.KIND_INSTANCE, name, labels)
+        if self.instances_dir.is_dir():
+            for directory in self.instances_dir.iterdir():
+                if directory.name not in found:  # files of a run killed mid-create
+                    labels = _read_labels(directory / INSTANCE_META)
+                    found[directory.name] = _resource(naming.KIND_INSTANCE, directory.name, labels)
+        resources = list(found.values())
+        for image in self.images.images():
+            if image.labels.get(naming.LABEL_KIND) == naming.KIND_IMAGE:
+                resources.append(_resource(naming.KIND_IMAGE, image.ref, image.labels))
+        return resources
+
+    def remove(self, resource: OwnedResource) -> None:
+        if resource.kind == naming.KIND_INSTANCE:
+            self._destroy_everything(resource.name)
+        else:
+            self.images.delete(resource.name)
+
+
+def _read_labels(path: Path) -> dict[str, str]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _resource(kind: str, name: str, labels: dict[str, str]) -> OwnedResource:
+    return OwnedResource(
+        kind=kind,
+        name=name,
+        run_id=labels.get(naming.LABEL_RUN_ID, ""),
+        owner=naming.owner_from_labels(labels),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

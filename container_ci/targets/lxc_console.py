@@ -1,0 +1,106 @@
+"""Captures an LXC domain's PTY console into a log file, across reboots.
+
+libvirt's LXC driver only offers PTY consoles (no log file). The stream is
+non-blocking and read from libvirt's event loop: a blocking `recv` in a
+thread would hold the connection's RPC and stall every other call on it
+until the next keepalive. The stream ends whenever init exits (reboot,
+stop), so a small supervisor re-attaches as soon as the domain runs again;
+the PTY buffers what the guest printed in between."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+
+import libvirt
+
+_EVENTS = (
+    libvirt.VIR_STREAM_EVENT_READABLE
+    | libvirt.VIR_STREAM_EVENT_ERROR
+    | libvirt.VIR_STREAM_EVENT_HANGUP
+)
+
+
+class ConsoleCapture:
+    def __init__(self, conn: libvirt.virConnect, domain_name: str, log_path: Path) -> None:
+        self._conn = conn
+        self._name = domain_name
+        self.log_path = log_path
+        self._stop = threading.Event()
+        self._detached = threading.Event()
+        self._lock = threading.Lock()
+        self._stream: libvirt.virStream | None = None
+        self._log = None
+        self._thread = threading.Thread(
+            target=self._supervise, name=f"cci-console-{domain_name}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 - closed in stop()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._detached.set()
+        self._thread.join(timeout=5)
+        self._detach()
+        if self._log is not None:
+            self._log.close()
+
+    def read(self) -> str:
+        try:
+            return self.log_path.read_bytes().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def _supervise(self) -> None:
+        while not self._stop.is_set():
+            if self._stream is None and not self._attach():
+                self._stop.wait(0.05)
+                continue
+            self._detached.wait(0.5)
+            self._detached.clear()
+
+    def _attach(self) -> bool:
+        try:
+            domain = self._conn.lookupByName(self._name)
+            if not domain.isActive():
+                return False
+            stream = self._conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
+            domain.openConsole(None, stream, 0)
+            with self._lock:
+                self._stream = stream
+            stream.eventAddCallback(_EVENTS, self._on_stream_event, None)
+        except libvirt.libvirtError:
+            self._detach()
+            return False
+        return True
+
+    def _on_stream_event(self, stream: libvirt.virStream, events: int, _opaque) -> None:
+        """Runs in libvirt's event loop thread: drain what is readable, never block."""
+        try:
+            while True:
+                data = stream.recv(65536)
+                if data == -2:  # EAGAIN: nothing more for now
+                    break
+                if not isinstance(data, bytes) or not data:
+                    self._detach()  # EOF: init exited (reboot or stop)
+                    return
+                if self._log is not None and not self._log.closed:
+                    self._log.write(data.replace(b"\r", b""))
+        except (libvirt.libvirtError, ValueError):
+            self._detach()
+            return
+        if events & (libvirt.VIR_STREAM_EVENT_ERROR | libvirt.VIR_STREAM_EVENT_HANGUP):
+            self._detach()
+
+    def _detach(self) -> None:
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(libvirt.libvirtError):
+                stream.eventRemoveCallback()
+            with contextlib.suppress(libvirt.libvirtError):
+                stream.abort()
+        self._detached.set()
