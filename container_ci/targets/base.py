@@ -63,9 +63,14 @@ class StateWaiter:
     """Wakes waiters when the backend reports an event; polls as a fallback.
 
     The backends' event streams (Docker events API, libvirt lifecycle
-    callbacks) call `notify()`. A waiter re-checks the real state on every
-    event, and every `poll_interval` seconds in case an event was lost or the
-    stream is down."""
+    callbacks) call `notify()`, and a waiter re-checks the real state. An
+    event can arrive a moment before the state it announces is readable
+    (libvirt reports STOPPED while the domain is still being torn down), so
+    after each event the waiter re-checks a few times quickly; without events
+    it polls every `poll_interval` seconds in case one was lost or the stream
+    is down."""
+
+    RECHECK_AFTER_EVENT = (0.01, 0.03, 0.1, 0.3)
 
     def __init__(self, poll_interval: float = 2.0) -> None:
         self._cond = threading.Condition()
@@ -79,6 +84,7 @@ class StateWaiter:
 
     def wait_until(self, check: Callable[[], bool], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
+        rechecks: tuple[float, ...] = ()
         while True:
             with self._cond:
                 seen = self._generation
@@ -87,9 +93,13 @@ class StateWaiter:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
+            pause = rechecks[0] if rechecks else self.poll_interval
+            rechecks = rechecks[1:]
             with self._cond:
                 if self._generation == seen:
-                    self._cond.wait(min(remaining, self.poll_interval))
+                    self._cond.wait(min(remaining, pause))
+                if self._generation != seen:
+                    rechecks = self.RECHECK_AFTER_EVENT
 
 
 class Target(abc.ABC):
@@ -125,6 +135,10 @@ class Target(abc.ABC):
 
     @abc.abstractmethod
     def state(self, instance: Instance) -> State: ...
+
+    @abc.abstractmethod
+    def identity(self, instance: Instance) -> str:
+        """The identity the backend itself reports (what rebuild must keep)."""
 
     def wait_for_state(self, instance: Instance, wanted: State, timeout: float) -> None:
         last: list[State] = []
@@ -209,16 +223,23 @@ class Target(abc.ABC):
     def remove(self, resource: OwnedResource) -> None:
         """Remove one owned resource, whatever state it is in."""
 
-    def sweep(self, run_id: str | None = None, include_live: bool = False) -> list[OwnedResource]:
-        """Remove leftovers: of one run, or of every run whose owner process is dead.
-
-        Instances go first: an image may still be in use by an instance."""
+    def select_for_sweep(
+        self, run_id: str | None = None, include_live: bool = False
+    ) -> list[OwnedResource]:
+        """Leftovers of one run, or of every run whose owner process is dead
+        (or of every run at all with `include_live`). Instances first: an
+        image may still be in use by an instance."""
         chosen = [
             resource
             for resource in self.list_owned()
             if (resource.run_id == run_id if run_id else include_live or resource.is_stale())
         ]
         chosen.sort(key=lambda resource: resource.kind != "instance")
+        return chosen
+
+    def sweep(self, run_id: str | None = None, include_live: bool = False) -> list[OwnedResource]:
+        """Remove what `select_for_sweep` chooses; return it."""
+        chosen = self.select_for_sweep(run_id, include_live)
         for resource in chosen:
             self.remove(resource)
         return chosen

@@ -189,6 +189,10 @@ class DockerTarget(Target):
             return State.ERROR
         return State.BUILDING
 
+    def identity(self, instance: Instance) -> str:
+        container = self._container(instance)
+        return f"{container.labels.get(naming.LABEL_INSTANCE_ID, '')}/{container.name}"
+
     def console_log(self, instance: Instance) -> str:
         container = self._container(instance)
         with translated_errors(f"console of {instance.name}"):

@@ -1,0 +1,1 @@
+"""Executing scenarios x targets: steps, timeouts, cleanup, cancellation."""

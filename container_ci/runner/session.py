@@ -1,0 +1,101 @@
+"""`container-ci run` end to end: load and check input, run, write results.
+
+All input is loaded and checked before anything is created, so bad input
+exits 2 with `file:line: message` and leaves nothing behind."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from container_ci import paths
+from container_ci.errors import BadInput
+from container_ci.results.model import RunResult
+from container_ci.results.subunit import SubunitRecorder
+from container_ci.results.writers import SUBUNIT_NAME, write_reports
+from container_ci.runner.display import LiveDisplay, PlainDisplay, summary_line, summary_table
+from container_ci.runner.engine import Runner
+from container_ci.runner.listeners import BaseListener, FanOut
+from container_ci.scenarios.loader import discover, load_capabilities, load_scenarios
+from container_ci.targets.registry import target_factory
+
+
+class SubunitListener(BaseListener):
+    """Streams each pair into results.subunit as it finishes."""
+
+    def __init__(self, recorder: SubunitRecorder) -> None:
+        self.recorder = recorder
+
+    def pair_started(self, scenario, target, started_at) -> None:
+        self.recorder.pair_started(scenario, target, started_at)
+
+    def pair_finished(self, result) -> None:
+        self.recorder.pair_finished(result)
+
+
+def run_session(
+    targets: Sequence[str],
+    scenario_files: Sequence[Path] | None,
+    capabilities: Path,
+    concurrency: int,
+    output: Path,
+    run_id: str,
+    plain: bool = False,
+) -> int:
+    files = list(scenario_files) if scenario_files else discover(paths.default_scenarios_dir())
+    if not files:
+        raise BadInput(f"{paths.default_scenarios_dir()}: no scenario files found")
+    scenarios = load_scenarios(files)
+    matrix = load_capabilities(capabilities)
+    for name in targets:
+        target_factory(name)  # unknown target names are bad input, before anything runs
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"{output}: cannot create the output directory: {exc}") from exc
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # CI logs: do not fold tables to 80 columns
+    live = console.is_terminal and not plain
+    display = LiveDisplay(console) if live else PlainDisplay()
+    with SubunitRecorder(output / SUBUNIT_NAME) as recorder:
+        runner = Runner(
+            scenarios,
+            targets,
+            matrix,
+            target_factory,
+            run_id,
+            concurrency=concurrency,
+            listener=FanOut(display, SubunitListener(recorder)),
+        )
+        result = _run_with_signals(runner)
+    written = write_reports(result, output)
+    console.print(summary_table(result))
+    console.print(summary_line(result), markup=False, highlight=False)
+    console.print(
+        f"results: {output / SUBUNIT_NAME}, {written['junit']}, {written['summary']}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return result.exit_code
+
+
+def _run_with_signals(runner: Runner) -> RunResult:
+    """SIGINT and SIGTERM cancel the run; cleanup still happens before we return."""
+
+    def on_signal(signum: int, _frame) -> None:
+        runner.cancel(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return runner.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sys.stdout.flush()

@@ -1,0 +1,241 @@
+"""The runner's rules on a target that fails, hangs or lacks an operation:
+step classification, skip logic, and cleanup that always happens."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from fake_target import FakeTarget
+
+from container_ci.errors import ExpectationFailed, InfrastructureError, Unsupported
+from container_ci.naming import Owner
+from container_ci.results.model import PairStatus, StepStatus
+from container_ci.runner.pair import PairExecution
+from container_ci.runner.timeouts import AbandonedThreads
+from container_ci.scenarios.model import (
+    DEFAULT_STATE,
+    OPERATIONS,
+    Capability,
+    CapabilityMatrix,
+    Expect,
+    Scenario,
+    Step,
+)
+
+OPS = [
+    ("boot", {"image": "base"}),
+    ("exec", {"command": ("cat", "/etc/cci-image"), "expect": Expect(exit_code=0)}),
+    ("reboot", {"expect": Expect(state="active", console_contains="boot=2")}),
+    ("stop", {}),
+    ("start", {}),
+    ("pause", {}),
+    ("unpause", {}),
+    ("snapshot", {"image": "snap"}),
+    ("rebuild", {"image": "alt", "expect": Expect(state="active", same_identity=True)}),
+    ("delete", {}),
+]
+
+
+def make_scenario(ops=OPS, timeout: float = 5.0, optional: frozenset[str] = frozenset()):
+    steps = []
+    for index, (op, extra) in enumerate(ops):
+        expect = extra.get("expect") or Expect(state=DEFAULT_STATE.get(op))
+        steps.append(
+            Step(
+                index=index,
+                op=op,
+                instance="vm",
+                line=index + 3,
+                image=extra.get("image"),
+                command=extra.get("command", ()),
+                expect=expect,
+                timeout=timeout,
+                optional=op in optional,
+                name=f"{op} vm",
+            )
+        )
+    return Scenario("lifecycle", "test", Path("lifecycle.yaml"), tuple(steps))
+
+
+def matrix(unsupported: dict[str, str] | None = None) -> CapabilityMatrix:
+    unsupported = unsupported or {}
+    caps = {
+        op: Capability(False, unsupported[op]) if op in unsupported else Capability(True)
+        for op in OPERATIONS
+    }
+    return CapabilityMatrix(Path("capabilities.yaml"), {"fake": caps})
+
+
+def run_pair(target, scenario=None, caps=None, cancel=None):
+    owner = target.owner
+    execution = PairExecution(
+        scenario or make_scenario(),
+        target,
+        caps or matrix(),
+        owner.run_id,
+        cancel or threading.Event(),
+        AbandonedThreads(),
+    )
+    return execution.run()
+
+
+@pytest.fixture
+def owner():
+    return Owner.current("unit-test")
+
+
+def test_all_steps_pass_and_nothing_is_left(owner):
+    target = FakeTarget(owner)
+    result = run_pair(target)
+    assert result.status == PairStatus.PASSED, result.message
+    assert [s.status for s in result.steps] == [StepStatus.PASSED] * len(OPS)
+    assert target.instances == {}
+    assert target.snapshots == set(), "the snapshot image must be cleaned up"
+    assert result.test_id == "container_ci.scenarios.lifecycle.fake"
+
+
+@pytest.mark.parametrize("failing", [op for op, _ in OPS])
+def test_failure_at_each_step_is_a_failure_and_cleans_up(owner, failing):
+    target = FakeTarget(owner, fail={failing: ExpectationFailed(f"{failing} broke")})
+    result = run_pair(target)
+    position = [op for op, _ in OPS].index(failing)
+    statuses = [s.status for s in result.steps]
+    assert statuses[:position] == [StepStatus.PASSED] * position
+    assert statuses[position] == StepStatus.FAILED
+    assert statuses[position + 1 :] == [StepStatus.SKIPPED] * (len(OPS) - position - 1)
+    assert result.status == PairStatus.FAILED
+    assert f"{failing} broke" in result.message
+    assert target.snapshots == set()
+    if failing == "delete":  # cleanup's own delete fails too: reported for the final sweep
+        assert result.cleanup_errors and "delete cci-" in result.cleanup_errors[0]
+    else:
+        assert target.instances == {}, f"instance left after {failing} failed"
+        assert result.cleanup_errors == []
+
+
+@pytest.mark.parametrize("failing", ["boot", "reboot", "snapshot", "delete"])
+def test_infrastructure_error_is_kept_apart_from_failure(owner, failing):
+    target = FakeTarget(owner, fail={failing: InfrastructureError("daemon gone")})
+    result = run_pair(target)
+    assert result.status == PairStatus.ERROR
+    assert StepStatus.ERROR in [s.status for s in result.steps]
+    assert StepStatus.FAILED not in [s.status for s in result.steps]
+    assert "daemon gone" in result.message
+    if failing != "delete":
+        assert target.instances == {}
+
+
+def test_hanging_step_times_out_and_cleanup_still_runs(owner):
+    target = FakeTarget(owner)
+    target.hang = {"pause"}
+    scenario = make_scenario(timeout=0.3)
+    try:
+        result = run_pair(target, scenario)
+    finally:
+        target.release.set()
+    pause = next(s for s in result.steps if s.op == "pause")
+    assert pause.status == StepStatus.FAILED
+    assert "did not finish" in pause.message
+    assert result.status == PairStatus.FAILED
+    assert target.instances == {}
+
+
+def test_cleanup_failure_is_reported_not_raised(owner):
+    target = FakeTarget(owner, fail={"exec": ExpectationFailed("no"), "delete": RuntimeError("x")})
+    result = run_pair(target)
+    assert result.status == PairStatus.FAILED
+    assert result.cleanup_errors and "delete" in result.cleanup_errors[0]
+
+
+def test_console_collected_on_failure(owner):
+    target = FakeTarget(owner, fail={"stop": ExpectationFailed("stuck")})
+    result = run_pair(target)
+    assert any("CCI-BOOT-OK" in text for text in result.console.values())
+
+
+def test_declared_unsupported_step_skips_rest_with_reason(owner):
+    target = FakeTarget(owner)
+    caps = matrix({"pause": "no freezer here", "unpause": "no freezer here"})
+    result = run_pair(target, caps=caps)
+    pause = next(s for s in result.steps if s.op == "pause")
+    assert pause.status == StepStatus.SKIPPED
+    assert "no freezer here" in pause.message
+    assert "pause" not in target.calls, "an unsupported op must not be attempted"
+    later = result.steps[pause.index + 1 :]
+    assert all(s.status == StepStatus.SKIPPED for s in later)
+    assert result.status == PairStatus.SKIPPED
+    assert "no freezer here" in result.message
+    assert target.instances == {}
+
+
+def test_optional_unsupported_step_skips_only_itself(owner):
+    target = FakeTarget(owner)
+    caps = matrix({"pause": "no freezer here"})
+    scenario = make_scenario(optional=frozenset({"pause"}))
+    result = run_pair(target, scenario, caps)
+    statuses = {s.op: s.status for s in result.steps}
+    assert statuses["pause"] == StepStatus.SKIPPED
+    assert statuses["unpause"] == StepStatus.PASSED
+    assert statuses["delete"] == StepStatus.PASSED
+    assert result.status == PairStatus.PASSED
+
+
+def test_unsupported_raised_for_declared_supported_op_is_a_failure(owner):
+    target = FakeTarget(owner, fail={"pause": Unsupported("pause", "driver says no")})
+    result = run_pair(target)
+    pause = next(s for s in result.steps if s.op == "pause")
+    assert pause.status == StepStatus.FAILED
+    assert "declares pause supported" in pause.message
+    assert result.status == PairStatus.FAILED
+
+
+def test_cancel_skips_remaining_steps_and_cleans_up(owner):
+    target = FakeTarget(owner)
+    cancel = threading.Event()
+    original = target.stop
+
+    def stop_and_cancel(instance):
+        original(instance)
+        cancel.set()
+
+    target.stop = stop_and_cancel
+    result = run_pair(target, cancel=cancel)
+    start = next(s for s in result.steps if s.op == "start")
+    assert start.status == StepStatus.SKIPPED
+    assert "interrupted" in start.message
+    assert target.instances == {}
+
+
+def test_missing_image_expected_error_passes_and_leaves_nothing(owner):
+    target = FakeTarget(owner)
+    step = Step(0, "boot", "vm", 3, image="cci-guest:nope", expect=Expect(error="image-not-found"))
+    scenario = Scenario("bad-image", "", Path("bad-image.yaml"), (step,))
+    result = run_pair(target, scenario)
+    assert result.status == PairStatus.PASSED
+    assert "refused as expected" in result.steps[0].message
+
+
+def test_missing_image_that_boots_is_a_failure(owner):
+    target = FakeTarget(owner)
+    target.images.add("cci-guest:nope")
+    step = Step(0, "boot", "vm", 3, image="cci-guest:nope", expect=Expect(error="image-not-found"))
+    scenario = Scenario("bad-image", "", Path("bad-image.yaml"), (step,))
+    result = run_pair(target, scenario)
+    assert result.status == PairStatus.FAILED
+    assert target.instances == {}
+
+
+def test_group_boot_drives_every_member(owner):
+    target = FakeTarget(owner)
+    steps = (
+        Step(0, "boot", "fleet", 3, image="base", count=3, expect=Expect(state="active")),
+        Step(1, "exec", "fleet", 4, command=("true",), expect=Expect(exit_code=0)),
+        Step(2, "delete", "fleet", 5, expect=Expect(state="gone")),
+    )
+    result = run_pair(target, Scenario("concurrent-boot", "", Path("c.yaml"), steps))
+    assert result.status == PairStatus.PASSED, result.message
+    assert target.calls.count("boot") == 3
+    assert target.calls.count("exec") == 3
+    assert target.instances == {}
