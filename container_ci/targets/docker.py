@@ -269,17 +269,18 @@ class DockerTarget(Target):
 
     # -- sweeping ---------------------------------------------------------
     def list_owned(self) -> list[OwnedResource]:
-        owned_filter = {"label": f"{naming.LABEL_OWNER}={naming.OWNER_VALUE}"}
+        """One list call each for containers and images (the SDK's high-level
+        list inspects every container, which races with concurrent deletes)."""
+        owned_label = f"{naming.LABEL_OWNER}={naming.OWNER_VALUE}"
         found: list[OwnedResource] = []
         with translated_errors("list owned containers"):
-            for container in self.client.containers.list(all=True, filters=owned_filter):
-                found.append(_resource(naming.KIND_INSTANCE, container.name, container.labels))
-            image_filter = {
-                "label": [owned_filter["label"], f"{naming.LABEL_KIND}={naming.KIND_IMAGE}"]
-            }
-            for image in self.client.images.list(filters=image_filter):
-                for tag in image.tags or [image.id]:
-                    found.append(_resource(naming.KIND_IMAGE, tag, image.labels or {}))
+            for entry in self.client.api.containers(all=True, filters={"label": owned_label}):
+                name = (entry.get("Names") or [entry["Id"]])[0].lstrip("/")
+                found.append(_resource(naming.KIND_INSTANCE, name, entry.get("Labels") or {}))
+            image_filter = {"label": [owned_label, f"{naming.LABEL_KIND}={naming.KIND_IMAGE}"]}
+            for entry in self.client.api.images(filters=image_filter):
+                for tag in entry.get("RepoTags") or [entry["Id"]]:
+                    found.append(_resource(naming.KIND_IMAGE, tag, entry.get("Labels") or {}))
         return found
 
     def remove(self, resource: OwnedResource) -> None:

@@ -10,7 +10,9 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -42,6 +44,8 @@ SNAPSHOT_REPO = "cci-snap"
 STOP_GRACE = 10.0  # seconds after SIGTERM before the domain is destroyed
 INSTANCE_META = "instance.json"
 EMULATOR = "/usr/lib/libvirt/libvirt_lxc"
+RUNTIME_DIR = Path("/run/libvirt/lxc")
+INIT_PID_GRACE = 1.0  # seconds libvirt may take to learn a new domain's init pid
 NSENTER_FLAGS = {
     "mnt": "--mount",
     "uts": "--uts",
@@ -255,7 +259,7 @@ class LibvirtLxcTarget(Target):
         which `virsh lxc-enter-namespace` loses)."""
         domain = self._domain(instance.name)
         with self._errors(f"exec in {instance.name}"):
-            fds = libvirt_lxc.lxcOpenNamespace(domain, 0)
+            fds = self._open_namespaces(domain, instance.name)
         try:
             own_user_ns = os.readlink("/proc/self/ns/user")
             options = []
@@ -289,11 +293,40 @@ class LibvirtLxcTarget(Target):
             stderr=completed.stderr.decode(errors="replace"),
         )
 
+    def _open_namespaces(self, domain: libvirt.virDomain, name: str) -> list[int]:
+        """The domain's namespace fds, from libvirt. libvirt 9.0 can lose the
+        controller's "init started" message when several domains start at once;
+        the domain then runs but libvirt answers "Init pid is not yet available"
+        forever. After a short grace, find init ourselves (see `_init_pid`)."""
+        deadline = time.monotonic() + INIT_PID_GRACE
+        while True:
+            try:
+                return libvirt_lxc.lxcOpenNamespace(domain, 0)
+            except libvirt.libvirtError as exc:
+                if not _init_pid_unknown(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    pid = _init_pid(name)
+                    if pid is None:
+                        raise
+                    return [
+                        os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)
+                        for kind in NSENTER_FLAGS
+                        if os.path.exists(f"/proc/{pid}/ns/{kind}")
+                    ]
+            time.sleep(0.02)
+
     def reboot(self, instance: Instance) -> None:
         # flags=0 would use /dev/initctl, which busybox init lacks: libvirt then sends nothing.
         domain = self._domain(instance.name)
         with self._errors(f"reboot {instance.name}"):
-            domain.reboot(libvirt.VIR_DOMAIN_REBOOT_SIGNAL)
+            try:
+                domain.reboot(libvirt.VIR_DOMAIN_REBOOT_SIGNAL)
+            except libvirt.libvirtError as exc:
+                pid = _init_pid(instance.name) if _init_pid_unknown(exc) else None
+                if pid is None:
+                    raise
+                os.kill(pid, signal.SIGHUP)  # what libvirt would send (see _open_namespaces)
 
     def stop(self, instance: Instance) -> None:
         domain = self._domain(instance.name)
@@ -385,16 +418,22 @@ class LibvirtLxcTarget(Target):
         if capture is not None:
             capture.stop()
         shutil.rmtree(self._instance_dir(name), ignore_errors=True)
+        _remove_runtime_leftovers(name)
 
     def _kill(self, domain: libvirt.virDomain) -> None:
         """Stop a domain now. SIGKILL to its init first: `destroy` alone sends
         SIGTERM and waits ~1.6 s when init has no handler yet (just booted)."""
         if not domain.isActive():
             return
-        with contextlib.suppress(libvirt.libvirtError):
+        try:
             domain.sendProcessSignal(1, libvirt.VIR_DOMAIN_PROCESS_SIGNAL_KILL, 0)
-            if self.waiter.wait_until(lambda: not domain.isActive(), 2.0):
-                return
+        except libvirt.libvirtError as exc:
+            pid = _init_pid(domain.name()) if _init_pid_unknown(exc) else None
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        if self.waiter.wait_until(lambda: not domain.isActive(), 2.0):
+            return
         if domain.isActive():
             domain.destroy()
 
@@ -425,11 +464,47 @@ class LibvirtLxcTarget(Target):
                 resources.append(_resource(naming.KIND_IMAGE, image.ref, image.labels))
         return resources
 
+    def sweep(self, run_id: str | None = None, include_live: bool = False) -> list[OwnedResource]:
+        removed = super().sweep(run_id, include_live)
+        # Files first, domains second: a domain starting meanwhile was defined
+        # before its files appeared, so it is in `existing`.
+        leftovers = {path.name.rsplit(".", 1)[0] for path in RUNTIME_DIR.glob(f"{naming.PREFIX}*")}
+        with self._errors("sweep runtime leftovers"):
+            existing = {domain.name() for domain in self.conn.listAllDomains(0)}
+        for name in leftovers - existing:
+            _remove_runtime_leftovers(name)
+        return removed
+
     def remove(self, resource: OwnedResource) -> None:
         if resource.kind == naming.KIND_INSTANCE:
             self._destroy_everything(resource.name)
         else:
             self.images.delete(resource.name)
+
+
+def _init_pid_unknown(exc: libvirt.libvirtError) -> bool:
+    return exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID and "pid" in str(exc)
+
+
+def _init_pid(name: str) -> int | None:
+    """The domain's init, found without libvirtd: the first child of its
+    libvirt_lxc controller, whose pid libvirt keeps in RUNTIME_DIR/<name>.pid."""
+    try:
+        controller = int((RUNTIME_DIR / f"{name}.pid").read_text().strip())
+        children = Path(f"/proc/{controller}/task/{controller}/children").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return int(children[0]) if children else None
+
+
+def _remove_runtime_leftovers(name: str) -> None:
+    """libvirt 9.0 leaves empty <name>.dev/.devpts/.fuse dirs (and sometimes the
+    .sock) in its runtime dir after a domain stops; remove ours once it is gone."""
+    for suffix in (".dev", ".devpts", ".fuse"):
+        with contextlib.suppress(OSError):
+            (RUNTIME_DIR / f"{name}{suffix}").rmdir()  # only if empty, never a mount
+    with contextlib.suppress(OSError):
+        (RUNTIME_DIR / f"{name}.sock").unlink()
 
 
 def _read_labels(path: Path) -> dict[str, str]:
