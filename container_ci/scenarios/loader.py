@@ -79,10 +79,11 @@ def _schema_error(path: Path, document: Any, error: ValidationError) -> BadInput
         if extra:
             location.append(extra[0])
             message = f"unknown key {extra[0]!r}; allowed: {', '.join(sorted(allowed))}"
-    elif error.validator == "propertyNames":
-        # the offending key itself is the instance
+    elif "propertyNames" in error.schema_path:  # the offending key is the instance
         location.append(error.instance)
-        message = f"unknown operation {error.instance!r}"
+        message = f"unknown operation {error.instance!r}; operations: {', '.join(OPERATIONS)}"
+    elif error.validator == "oneOf":  # a matrix entry
+        message = f"{error.instance!r}: must be `supported` or `unsupported: <why>`"
     elif error.validator == "required":
         message = error.message.replace("is a required property", "is required")
     elif error.validator == "enum":

@@ -1,0 +1,83 @@
+"""A run over several targets: unreachable targets are reported, never dropped;
+the exit code follows the worst outcome; leftovers are swept by run id."""
+
+from __future__ import annotations
+
+from fake_target import FakeTarget
+from test_runner_pairs import make_scenario, matrix
+
+from container_ci.errors import ExpectationFailed, TargetUnavailable
+from container_ci.results.model import PairStatus
+from container_ci.runner.engine import Runner
+from container_ci.scenarios.model import CapabilityMatrix
+
+
+class DownTarget(FakeTarget):
+    name = "down"
+
+    def connect(self) -> str:
+        raise TargetUnavailable("down: cannot reach the daemon at /nowhere")
+
+
+def two_target_matrix() -> CapabilityMatrix:
+    caps = matrix().targets["fake"]
+    return CapabilityMatrix(matrix().path, {"fake": caps, "down": caps})
+
+
+def runner_for(factories: dict, scenarios, run_id: str = "engine-test") -> Runner:
+    return Runner(
+        scenarios,
+        list(factories),
+        two_target_matrix(),
+        lambda name: factories[name],
+        run_id,
+        concurrency=2,
+    )
+
+
+def test_unavailable_target_is_reported_with_its_reason_and_exit_3():
+    made: list[FakeTarget] = []
+
+    def fake(owner):
+        made.append(FakeTarget(owner))
+        return made[-1]
+
+    result = runner_for({"fake": fake, "down": DownTarget}, [make_scenario()]).run()
+    statuses = {pair.target: pair.status for pair in result.pairs}
+    assert statuses == {"fake": PairStatus.PASSED, "down": PairStatus.UNAVAILABLE}
+    down = next(pair for pair in result.pairs if pair.target == "down")
+    assert "cannot reach the daemon" in down.message
+    info = {t.name: t for t in result.targets}
+    assert not info["down"].available and info["fake"].version == "fake 1.0"
+    assert result.exit_code == 3
+
+
+def test_a_failure_outranks_unavailable():
+    def failing(owner):
+        return FakeTarget(owner, fail={"exec": ExpectationFailed("bad exec")})
+
+    result = runner_for({"fake": failing, "down": DownTarget}, [make_scenario()]).run()
+    assert result.exit_code == 1
+
+
+def test_final_sweep_removes_what_cleanup_could_not():
+    made: list[FakeTarget] = []
+
+    def leaky(owner):
+        target = FakeTarget(owner)
+        target.delete = lambda instance: (_ for _ in ()).throw(RuntimeError("stuck"))
+        made.append(target)
+        return target
+
+    result = runner_for({"fake": leaky}, [make_scenario()]).run()
+    [pair] = result.pairs
+    assert pair.cleanup_errors, "the failed cleanup is reported"
+    assert made[0].instances == {}, "and the final sweep by run id removed the instance"
+
+
+def test_cancel_before_start_reports_interrupted():
+    runner = runner_for({"fake": FakeTarget}, [make_scenario()])
+    runner.cancel("SIGINT")
+    result = runner.run()
+    assert result.interrupted == "SIGINT" and result.exit_code == 130
+    assert all(step.status.value == "skipped" for step in result.pairs[0].steps)
