@@ -29,8 +29,9 @@ ensure_venv() {
     want=$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
         say "venv: installing container-ci${extras:+[$extras]}"
+        # (this machine's pip config names local mirrors that may not exist: drop that noise)
         "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-            -e "$ROOT${extras:+[$extras]}" >&2
+            -e "$ROOT${extras:+[$extras]}" 2>&1 | sed '/^WARNING: Location .* is ignored/d' >&2
         printf '%s\n' "$want" > "$stamp"
     else
         say "venv: up to date"
