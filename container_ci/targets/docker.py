@@ -6,6 +6,7 @@ labels); polling is only the fallback when the stream is down."""
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -90,7 +91,7 @@ class DockerTarget(Target):
             client.ping()
             version = client.version()
         except Exception as exc:  # noqa: BLE001 - any failure here means "unreachable"
-            where = self._base_url or "the local socket (DOCKER_HOST)"
+            where = self._base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
             raise TargetUnavailable(
                 f"docker: cannot reach the Docker Engine at {where}: {_first_line(exc)} "
                 "(run `container-ci setup`)"
