@@ -5,6 +5,12 @@ codes and different result classes)."""
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """One line of an exception's text, for one-line error reports."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:limit]
+
+
 class ContainerCIError(Exception):
     """Base class of every error container-ci raises on purpose."""
 

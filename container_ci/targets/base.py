@@ -14,8 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from container_ci import naming
 from container_ci.errors import StepTimeout, Unsupported
 from container_ci.naming import Owner
+from container_ci.provision.rootfs import VARIANTS, image_ref
 
 
 class State(enum.StrEnum):
@@ -57,6 +59,15 @@ class OwnedResource:
 
     def is_stale(self) -> bool:
         return self.owner is None or not self.owner.is_alive()
+
+    @classmethod
+    def from_labels(cls, kind: str, name: str, labels: dict[str, str]) -> OwnedResource:
+        return cls(
+            kind=kind,
+            name=name,
+            run_id=labels.get(naming.LABEL_RUN_ID, ""),
+            owner=naming.owner_from_labels(labels),
+        )
 
 
 class StateWaiter:
@@ -121,9 +132,9 @@ class Target(abc.ABC):
         """Release connections and event threads."""
 
     # -- images -----------------------------------------------------------
-    @abc.abstractmethod
     def resolve_image(self, ref: str) -> str:
         """Map a scenario image ref (`base`, `alt`, a literal) to a backend image name."""
+        return image_ref(ref) if ref in VARIANTS else ref
 
     @abc.abstractmethod
     def delete_image(self, image: str) -> None: ...

@@ -22,9 +22,9 @@ from container_ci.errors import (
     InfrastructureError,
     TargetUnavailable,
     Unsupported,
+    first_line,
 )
 from container_ci.naming import Owner
-from container_ci.provision.rootfs import image_ref
 from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
 
 SNAPSHOT_REPO = "cci-snap"
@@ -93,7 +93,7 @@ class DockerTarget(Target):
         except Exception as exc:  # noqa: BLE001 - any failure here means "unreachable"
             where = self._base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
             raise TargetUnavailable(
-                f"docker: cannot reach the Docker Engine at {where}: {_first_line(exc)} "
+                f"docker: cannot reach the Docker Engine at {where}: {first_line(exc)} "
                 "(run `container-ci setup`)"
             ) from exc
         self._client = client
@@ -129,9 +129,6 @@ class DockerTarget(Target):
             self._events_stop.wait(1.0)
 
     # -- images -----------------------------------------------------------
-    def resolve_image(self, ref: str) -> str:
-        return image_ref(ref) if ref in ("base", "alt") else ref
-
     def delete_image(self, image: str) -> None:
         with (
             translated_errors(f"delete image {image}"),
@@ -277,11 +274,15 @@ class DockerTarget(Target):
         with translated_errors("list owned containers"):
             for entry in self.client.api.containers(all=True, filters={"label": owned_label}):
                 name = (entry.get("Names") or [entry["Id"]])[0].lstrip("/")
-                found.append(_resource(naming.KIND_INSTANCE, name, entry.get("Labels") or {}))
+                found.append(
+                    OwnedResource.from_labels(naming.KIND_INSTANCE, name, entry.get("Labels") or {})
+                )
             image_filter = {"label": [owned_label, f"{naming.LABEL_KIND}={naming.KIND_IMAGE}"]}
             for entry in self.client.api.images(filters=image_filter):
                 for tag in entry.get("RepoTags") or [entry["Id"]]:
-                    found.append(_resource(naming.KIND_IMAGE, tag, entry.get("Labels") or {}))
+                    found.append(
+                        OwnedResource.from_labels(naming.KIND_IMAGE, tag, entry.get("Labels") or {})
+                    )
         return found
 
     def remove(self, resource: OwnedResource) -> None:
@@ -292,17 +293,3 @@ class DockerTarget(Target):
             else:
                 with contextlib.suppress(docker.errors.ImageNotFound):
                     self.client.images.remove(resource.name, force=True)
-
-
-def _resource(kind: str, name: str, labels: dict[str, str]) -> OwnedResource:
-    return OwnedResource(
-        kind=kind,
-        name=name,
-        run_id=labels.get(naming.LABEL_RUN_ID, ""),
-        owner=naming.owner_from_labels(labels),
-    )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]

@@ -29,9 +29,9 @@ from container_ci.errors import (
     StepTimeout,
     TargetUnavailable,
     Unsupported,
+    first_line,
 )
 from container_ci.naming import Owner
-from container_ci.provision.rootfs import image_ref
 from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
 from container_ci.targets.libvirt_events import ensure_event_loop
 from container_ci.targets.lxc_console import ConsoleCapture
@@ -126,7 +126,7 @@ class LibvirtLxcTarget(Target):
         except libvirt.libvirtError as exc:
             raise TargetUnavailable(
                 f"libvirt-lxc: cannot connect to libvirtd at {self.uri}: "
-                f"{_first_line(exc)} (run `container-ci setup`)"
+                f"{first_line(exc)} (run `container-ci setup`)"
             ) from exc
         self._conn = conn
         for event_id in (
@@ -168,12 +168,12 @@ class LibvirtLxcTarget(Target):
         except libvirt.libvirtError as exc:
             code = exc.get_error_code()
             if code in _UNSUPPORTED_CODES:
-                raise Unsupported(what.split()[0], _first_line(exc)) from exc
+                raise Unsupported(what.split()[0], first_line(exc)) from exc
             if not self._alive() or exc.get_error_domain() == libvirt.VIR_FROM_RPC:
                 raise InfrastructureError(
-                    f"libvirt-lxc: {what}: libvirtd connection lost: {_first_line(exc)}"
+                    f"libvirt-lxc: {what}: libvirtd connection lost: {first_line(exc)}"
                 ) from exc
-            raise ExpectationFailed(f"libvirt-lxc: {what}: {_first_line(exc)}") from exc
+            raise ExpectationFailed(f"libvirt-lxc: {what}: {first_line(exc)}") from exc
 
     def _alive(self) -> bool:
         try:
@@ -186,9 +186,6 @@ class LibvirtLxcTarget(Target):
             return self.conn.lookupByName(name)
 
     # -- images -----------------------------------------------------------
-    def resolve_image(self, ref: str) -> str:
-        return image_ref(ref) if ref in ("base", "alt") else ref
-
     def delete_image(self, image: str) -> None:
         self.images.delete(image)
 
@@ -452,16 +449,20 @@ class LibvirtLxcTarget(Target):
                 except (libvirt.libvirtError, ET.ParseError):
                     continue  # a cci- name without our metadata is not ours
                 if labels.get(naming.LABEL_OWNER) == naming.OWNER_VALUE:
-                    found[name] = _resource(naming.KIND_INSTANCE, name, labels)
+                    found[name] = OwnedResource.from_labels(naming.KIND_INSTANCE, name, labels)
         if self.instances_dir.is_dir():
             for directory in self.instances_dir.iterdir():
                 if directory.name not in found:  # files of a run killed mid-create
                     labels = _read_labels(directory / INSTANCE_META)
-                    found[directory.name] = _resource(naming.KIND_INSTANCE, directory.name, labels)
+                    found[directory.name] = OwnedResource.from_labels(
+                        naming.KIND_INSTANCE, directory.name, labels
+                    )
         resources = list(found.values())
         for image in self.images.images():
             if image.labels.get(naming.LABEL_KIND) == naming.KIND_IMAGE:
-                resources.append(_resource(naming.KIND_IMAGE, image.ref, image.labels))
+                resources.append(
+                    OwnedResource.from_labels(naming.KIND_IMAGE, image.ref, image.labels)
+                )
         return resources
 
     def sweep(self, run_id: str | None = None, include_live: bool = False) -> list[OwnedResource]:
@@ -512,17 +513,3 @@ def _read_labels(path: Path) -> dict[str, str]:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-
-
-def _resource(kind: str, name: str, labels: dict[str, str]) -> OwnedResource:
-    return OwnedResource(
-        kind=kind,
-        name=name,
-        run_id=labels.get(naming.LABEL_RUN_ID, ""),
-        owner=naming.owner_from_labels(labels),
-    )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
