@@ -93,6 +93,13 @@ class StateWaiter:
             self._generation += 1
             self._cond.notify_all()
 
+    def wait_for_event(self, timeout: float) -> bool:
+        """Block until the next event (True) or the timeout (False)."""
+        with self._cond:
+            seen = self._generation
+            self._cond.wait_for(lambda: self._generation != seen, timeout)
+            return self._generation != seen
+
     def wait_until(self, check: Callable[[], bool], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         rechecks: tuple[float, ...] = ()
@@ -178,16 +185,20 @@ class Target(abc.ABC):
         deadline = time.monotonic() + timeout
         while not found():
             if time.monotonic() >= deadline:
-                tail = "\n".join(log[0].splitlines()[-5:])
+                tail = "\n".join(log[0].splitlines()[-5:]) or "(nothing)"
                 raise StepTimeout(
-                    f"console of {instance.name} did not show {text!r} within {timeout:g}s; "
-                    f"last lines:\n{tail}"
+                    f"console of {instance.name} did not show {text!r} within {timeout:g}s "
+                    f"({self.console_diagnostics(instance)}); last lines:\n{tail}"
                 )
             time.sleep(0.05)
         return log[0]
 
     @abc.abstractmethod
     def console_log(self, instance: Instance) -> str: ...
+
+    def console_diagnostics(self, instance: Instance) -> str:
+        """How the console is being read, for a timeout message."""
+        return "no diagnostics"
 
     @abc.abstractmethod
     def exec(self, instance: Instance, argv: list[str], timeout: float) -> ExecResult: ...

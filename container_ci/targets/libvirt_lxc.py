@@ -215,7 +215,9 @@ class LibvirtLxcTarget(Target):
 
     def _capture_console(self, name: str) -> None:
         if name not in self._consoles:
-            capture = ConsoleCapture(self.conn, name, self._instance_dir(name) / "console.log")
+            capture = ConsoleCapture(
+                self.conn, name, self._instance_dir(name) / "console.log", self.waiter
+            )
             self._consoles[name] = capture
             capture.start()
 
@@ -241,6 +243,10 @@ class LibvirtLxcTarget(Target):
         domain = self._domain(instance.name)
         with self._errors(f"identity of {instance.name}"):
             return f"{domain.UUIDString()}/{domain.name()}"
+
+    def console_diagnostics(self, instance: Instance) -> str:
+        capture = self._consoles.get(instance.name)
+        return capture.diagnostics() if capture else "no console reader"
 
     def console_log(self, instance: Instance) -> str:
         capture = self._consoles.get(instance.name)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import libvirt
 
+from container_ci.targets.base import StateWaiter
+
 _EVENTS = (
     libvirt.VIR_STREAM_EVENT_READABLE
     | libvirt.VIR_STREAM_EVENT_ERROR
@@ -23,8 +25,15 @@ _EVENTS = (
 
 
 class ConsoleCapture:
-    def __init__(self, conn: libvirt.virConnect, domain_name: str, log_path: Path) -> None:
+    def __init__(
+        self,
+        conn: libvirt.virConnect,
+        domain_name: str,
+        log_path: Path,
+        waiter: StateWaiter | None = None,
+    ) -> None:
         self._conn = conn
+        self._waiter = waiter
         self._name = domain_name
         self.log_path = log_path
         self._stop = threading.Event()
@@ -32,6 +41,8 @@ class ConsoleCapture:
         self._lock = threading.Lock()
         self._stream: libvirt.virStream | None = None
         self._log = None
+        self.attaches = 0  # for diagnostics when a console stays silent
+        self.last_error = ""
         self._thread = threading.Thread(
             target=self._supervise, name=f"cci-console-{domain_name}", daemon=True
         )
@@ -43,6 +54,8 @@ class ConsoleCapture:
     def stop(self) -> None:
         self._stop.set()
         self._detached.set()
+        if self._waiter is not None:
+            self._waiter.notify()
         self._thread.join(timeout=5)
         self._detach()
         if self._log is not None:
@@ -55,9 +68,15 @@ class ConsoleCapture:
             return ""
 
     def _supervise(self) -> None:
+        """Attach whenever the domain runs. While it does not, wait for the
+        target's lifecycle events instead of polling libvirtd: libvirtd serves
+        only 5 concurrent requests per client, and every thread shares it."""
         while not self._stop.is_set():
             if self._stream is None and not self._attach():
-                self._stop.wait(0.05)
+                if self._waiter is not None:
+                    self._waiter.wait_for_event(0.5)
+                else:
+                    self._stop.wait(0.05)
                 continue
             self._detached.wait(0.5)
             self._detached.clear()
@@ -72,10 +91,17 @@ class ConsoleCapture:
             with self._lock:
                 self._stream = stream
             stream.eventAddCallback(_EVENTS, self._on_stream_event, None)
-        except libvirt.libvirtError:
+        except libvirt.libvirtError as exc:
+            self.last_error = str(exc)
             self._detach()
             return False
+        self.attaches += 1
         return True
+
+    def diagnostics(self) -> str:
+        attached = "attached" if self._stream is not None else "not attached"
+        error = f"; last attach error: {self.last_error}" if self.last_error else ""
+        return f"console reader {attached}, {self.attaches} attach(es){error}"
 
     def _on_stream_event(self, stream: libvirt.virStream, events: int, _opaque) -> None:
         """Runs in libvirt's event loop thread: drain what is readable, never block."""
