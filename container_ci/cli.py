@@ -101,6 +101,56 @@ def build_parser() -> argparse.ArgumentParser:
         help="plain progress lines even on a terminal (the default when not a TTY)",
     )
 
+    run.add_argument(
+        "--db",
+        metavar="URL",
+        help="stability store to record the run in (default: $CONTAINER_CI_DB or SQLite "
+        "in the data dir)",
+    )
+    run.add_argument(
+        "--job", default="container-ci-local", help="job name the run is recorded under"
+    )
+    run.add_argument("--no-record", action="store_true", help="do not record the run in the store")
+
+    stability = commands.add_parser(
+        "stability",
+        help="the stability store: ingest results, decide promotions, write reports",
+        description="Stability tracking. The store is SQLite in the data dir unless --db or "
+        "$CONTAINER_CI_DB names another (e.g. postgresql://user@host/db).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=STABILITY_EXIT_CODES,
+    )
+    stability.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the store")
+    actions = stability.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ingest = actions.add_parser(
+        "ingest",
+        help="store builds from result files (idempotent, one transaction per build)",
+        description="Read container-ci output dirs, subunit v2 files (.gz too), stestr "
+        "repositories and JUnit XML files. A build already in the store is left as it is; "
+        "a malformed or truncated input stores nothing and exits 2.",
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--job", help="job name (default: from the source, else its kind)")
+    ingest.add_argument("--pipeline")
+    ingest.add_argument("--project")
+    ingest.add_argument("--change", type=int)
+    ingest.add_argument("--patchset")
+    ingest.add_argument("--branch")
+    decide_parser = actions.add_parser(
+        "decide",
+        help="PROMOTE / HOLD / DEMOTE per job, with the evidence",
+        description="Apply the promotion policy to each job's history. Exit 0: nothing "
+        "to do; 10: a decision is due (a PROMOTE or a DEMOTE).",
+    )
+    decide_parser.add_argument("--job", help="only this job")
+    decide_parser.add_argument(
+        "--policy", type=Path, default=paths.repo_root() / "jobs" / "promotion.yaml"
+    )
+    decide_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    report = actions.add_parser("report", help="Markdown and JSON stability reports")
+    report.add_argument("--job", help="only this job")
+    report.add_argument("--output", type=Path, default=Path("reports"), metavar="DIR")
+
     sweep = commands.add_parser(
         "sweep",
         help="remove containers, domains and snapshot images the harness left behind",
@@ -114,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--all", action="store_true", help="also resources of live runs")
     sweep.add_argument("--dry-run", action="store_true", help="list, remove nothing")
     return parser
+
+
+STABILITY_EXIT_CODES = """exit codes:
+  0    done (decide: nothing to do)
+  2    bad input: a malformed or truncated file, policy or option; nothing stored from it
+  3    the store cannot be reached
+  10   decide: a decision is due (a job should be promoted or demoted)"""
 
 
 def _positive_int(text: str) -> int:
@@ -151,7 +208,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         output=args.output,
         run_id=args.run_id or naming.new_run_id(),
         plain=args.plain,
+        record_db=None if args.no_record else (args.db or ""),
+        job=args.job,
     )
+
+
+def cmd_stability(args: argparse.Namespace) -> int:
+    from container_ci.stability import commands as stability
+
+    if args.action == "ingest":
+        overrides = {
+            "pipeline": args.pipeline,
+            "project": args.project,
+            "change": args.change,
+            "patchset": args.patchset,
+            "branch": args.branch,
+        }
+        return stability.ingest(args.db, args.paths, args.job, overrides)
+    if args.action == "decide":
+        return stability.run_decide(args.db, args.policy, args.job, args.json)
+    return stability.run_report(args.db, args.job, args.output)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -167,7 +243,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"setup": cmd_setup, "run": cmd_run, "sweep": cmd_sweep}[args.command]
+    handler = {
+        "setup": cmd_setup,
+        "run": cmd_run,
+        "sweep": cmd_sweep,
+        "stability": cmd_stability,
+    }[args.command]
     try:
         return handler(args)
     except BadInput as exc:

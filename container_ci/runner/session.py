@@ -45,7 +45,10 @@ def run_session(
     output: Path,
     run_id: str,
     plain: bool = False,
+    record_db: str | None = "",
+    job: str = "container-ci-local",
 ) -> int:
+    """`record_db`: None records nothing; "" the default store; else a store URL."""
     files = list(scenario_files) if scenario_files else discover(paths.default_scenarios_dir())
     if not files:
         raise BadInput(f"{paths.default_scenarios_dir()}: no scenario files found")
@@ -83,7 +86,33 @@ def run_session(
         highlight=False,
         soft_wrap=True,
     )
+    if record_db is not None:
+        _record(result, record_db or None, job, console)
     return result.exit_code
+
+
+def _record(result: RunResult, db: str | None, job: str, console: Console) -> None:
+    """Into the stability store, so local runs build a history. A store that
+    cannot be written is reported, and does not change the run's exit code."""
+    from container_ci.stability.ingest.runner_reader import build_from_run
+    from container_ci.stability.ingest.writer import record_build
+    from container_ci.stability.store import Store
+
+    try:
+        store = Store(db)
+        try:
+            record_build(store, build_from_run(result, job))
+        finally:
+            store.close()
+    except Exception as exc:  # noqa: BLE001 - the run's own results are already written
+        console.print(f"stability store: not recorded: {exc}", markup=False, highlight=False)
+        return
+    console.print(
+        f"stability store: recorded as job {job} ({store.safe_url})",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _run_with_signals(runner: Runner) -> RunResult:

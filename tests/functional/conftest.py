@@ -11,6 +11,7 @@ import fcntl
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,10 @@ from container_ci.provision import probes
 from container_ci.targets.registry import LOCAL_TARGETS, target_factory
 
 REPO = Path(__file__).resolve().parents[2]
+# Runs record into a store of the test session's own, never the user's.
+os.environ.setdefault(
+    "CONTAINER_CI_DB", f"sqlite:///{tempfile.gettempdir()}/cci-functional-{os.getppid()}.sqlite"
+)
 SCENARIOS = REPO / "scenarios"
 
 

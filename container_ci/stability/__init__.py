@@ -1,0 +1,1 @@
+"""Stability tracking: the store, ingest of results, analysis, promotion decisions."""

@@ -1,0 +1,158 @@
+"""subunit v2 streams (tempest's testrepository.subunit, gzipped or not, and
+each run of an stestr repository), parsed with python-subunit.
+
+A stream that fails to parse, or that ends with tests still in progress, is
+truncated: it is rejected whole, never stored in part."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+from datetime import datetime
+from pathlib import Path
+
+import subunit
+import testtools
+
+from container_ci.errors import BadInput
+from container_ci.stability.ingest.model import (
+    FAIL,
+    FINAL_STATUSES,
+    UXSUCCESS,
+    ParsedBuild,
+    ParsedResult,
+)
+
+FAILURE_DETAILS = ("traceback", "reason")
+INFRASTRUCTURE_TAG = "infrastructure"
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read: {exc.strerror}") from exc
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise BadInput(f"{path}: truncated or corrupt gzip: {exc}") from exc
+    return data
+
+
+class _ParserErrors(testtools.StreamResult):
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[str] = []
+
+    def status(self, test_id=None, file_name=None, file_bytes=None, **_kwargs) -> None:
+        if test_id == "subunit.parser" and file_name == "Parser Error" and file_bytes:
+            self.errors.append(file_bytes.decode(errors="replace"))
+
+
+def _text(details: dict, name: str) -> str:
+    content = details.get(name)
+    if content is None:
+        return ""
+    return b"".join(content.iter_bytes()).decode(errors="replace")
+
+
+V2_SIGNATURE = 0xB3
+
+
+def v1_to_v2(data: bytes) -> bytes:
+    """stestr repositories (format 1) and old testrepository files hold the
+    text protocol, subunit v1: convert it as `subunit-1to2` does."""
+    output = io.BytesIO()
+    v2 = subunit.StreamResultToBytes(output)
+    result = testtools.ExtendedToStreamDecorator(v2)
+    result.startTestRun()
+    subunit.ProtocolTestCase(io.BytesIO(data)).run(result)
+    result.stopTestRun()
+    return output.getvalue()
+
+
+def parse_stream(data: bytes, source: str) -> list[tuple[ParsedResult, list[datetime]]]:
+    """Results of every test in the stream, with its timestamps. Raise BadInput."""
+    if data and data[0] != V2_SIGNATURE and data.lstrip()[:5] in (b"time:", b"test:", b"tags:"):
+        data = v1_to_v2(data)
+    tests: list[dict] = []
+    errors = _ParserErrors()
+    result = testtools.CopyStreamResult([testtools.StreamToDict(tests.append), errors])
+    case = subunit.ByteStreamToStreamResult(io.BytesIO(data), non_subunit_name="stdout")
+    result.startTestRun()
+    case.run(result)
+    result.stopTestRun()
+    if errors.errors:
+        raise BadInput(f"{source}: truncated or corrupt subunit stream: {errors.errors[0]}")
+    parsed = []
+    for test in tests:
+        if test["id"] is None or test["id"] == "subunit.parser":
+            continue
+        status = test["status"]
+        if status == "exists":
+            continue  # a listing entry (subunit-ls style), not a result
+        if status not in FINAL_STATUSES:
+            raise BadInput(
+                f"{source}: test {test['id']} has no final status ({status}): "
+                "the stream is truncated"
+            )
+        stamps = [stamp for stamp in test["timestamps"] if stamp is not None]
+        duration = (stamps[-1] - stamps[0]).total_seconds() if len(stamps) == 2 else None
+        failure = None
+        if status in (FAIL, UXSUCCESS):
+            failure = (
+                "\n".join(
+                    text
+                    for text in (_text(test["details"], name) for name in FAILURE_DETAILS)
+                    if text
+                )
+                or None
+            )
+        parsed.append(
+            (
+                ParsedResult(
+                    test_id=test["id"],
+                    status=status,
+                    duration=duration,
+                    failure_text=failure,
+                    infrastructure=INFRASTRUCTURE_TAG in (test["tags"] or set()),
+                ),
+                stamps,
+            )
+        )
+    if not parsed:
+        raise BadInput(f"{source}: no test results in this subunit stream")
+    return parsed
+
+
+def build_from_stream(data: bytes, source_label: str, source: str, job: str) -> ParsedBuild:
+    parsed = parse_stream(data, source_label)
+    stamps = [stamp for _result, times in parsed for stamp in times]
+    start = min(stamps) if stamps else None
+    end = max(stamps) if stamps else None
+    return ParsedBuild(
+        uuid=f"{source}:{hashlib.sha256(data).hexdigest()}",
+        job=job,
+        source=source,
+        start_time=start,
+        end_time=end,
+        duration=(end - start).total_seconds() if start and end else None,
+        results=[result for result, _times in parsed],
+    )
+
+
+def read_subunit_file(path: Path, job: str) -> ParsedBuild:
+    return build_from_stream(read_bytes(path), str(path), "subunit", job)
+
+
+def read_stestr_repository(path: Path, job: str) -> list[ParsedBuild]:
+    """Every run stored in an stestr repository (`.stestr/<n>` files)."""
+    repo = path / ".stestr" if (path / ".stestr").is_dir() else path
+    if not (repo / "format").is_file():
+        raise BadInput(f"{path}: not an stestr repository (no {repo / 'format'})")
+    runs = sorted((p for p in repo.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    if not runs:
+        raise BadInput(f"{path}: the stestr repository holds no runs")
+    return [build_from_stream(read_bytes(run), str(run), "stestr", job) for run in runs]

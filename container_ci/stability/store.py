@@ -1,0 +1,101 @@
+"""Opening the store: SQLite in the data dir by default, any SQLAlchemy URL
+(PostgreSQL for years of history) with `--db` or `$CONTAINER_CI_DB`.
+Opening brings the schema to the newest Alembic revision, serialised so that
+several processes opening a fresh store at once do not race."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from container_ci import paths
+from container_ci.errors import BadInput, InfrastructureError
+
+ENV_DB = "CONTAINER_CI_DB"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def default_url() -> str:
+    return os.environ.get(ENV_DB) or f"sqlite:///{paths.data_dir() / 'stability.sqlite'}"
+
+
+class Store:
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as exc:
+            raise BadInput(f"--db {self.url}: not a database URL: {exc}") from exc
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine = create_engine(self.url, connect_args={"timeout": 60})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin_immediate)
+        else:
+            self.engine = create_engine(self.url, pool_pre_ping=True)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self._migration_lock(), self.engine.begin() as connection:
+                if self.dialect == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(71304223)"))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise InfrastructureError(f"stability store {self.safe_url}: {exc.orig}") from exc
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.dialect != "sqlite" or not make_url(self.url).database:
+            yield
+            return
+        database = Path(make_url(self.url).database)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{database}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed if the block finishes, rolled back otherwise."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Our own BEGIN (below) instead of the driver's deferred one.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection) -> None:
+    """Take the write lock at BEGIN: two deferred writers would deadlock on upgrade."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
