@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy", type=Path, default=paths.repo_root() / "jobs" / "promotion.yaml"
     )
     decide_parser.add_argument("--json", action="store_true", help="machine-readable output")
-    report = actions.add_parser("report", help="Markdown and JSON stability reports")
+    report = actions.add_parser("report", help="HTML, Markdown and JSON stability reports")
     report.add_argument("--job", help="only this job")
     report.add_argument("--output", type=Path, default=Path("reports"), metavar="DIR")
 

@@ -112,7 +112,7 @@ def run_report(db: str | None, only: str | None, output: Path) -> int:
             analyses = [(analyse_job(session, name), build_grid(session, name)) for name in names]
     finally:
         store.close()
-    written = write_reports(output, analyses)
+    written = write_reports(output, analyses, store.safe_url)
     for analysis, grid in analyses:
         rate = analysis.pass_rate
         low, high = rate.interval
@@ -121,5 +121,5 @@ def run_report(db: str | None, only: str | None, output: Path) -> int:
             f"pass rate {rate.rate:.1%} ({low:.1%} - {high:.1%}), "
             f"{len(analysis.flaky_tests)} flaky test(s), {len(analysis.signatures)} signature(s)"
         )
-    print(f"report: {written['markdown']}, {written['json']}")
+    print(f"report: {written['html']}, {written['markdown']}, {written['json']}")
     return 0

@@ -1,6 +1,7 @@
-"""Stability reports in Markdown (pasted into the review that moves a job)
-and JSON (for scripts). Per job: pass rate and its interval, weekly trend, a
-grid of recent builds x tests, failing tests and failure signatures."""
+"""Stability reports in HTML (html_report.py), Markdown (pasted into the
+review that moves a job) and JSON (for scripts). Per job: pass rate and its
+interval, weekly trend, a grid of recent builds x tests, failing tests and
+failure signatures."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from container_ci.stability.analysis import JobAnalysis
+from container_ci.stability.html_report import render_html
 from container_ci.stability.models import Build, Job, Test, TestResult
 
 GRID_BUILDS = 20
@@ -163,13 +165,18 @@ def to_markdown(analysis: JobAnalysis, grid: dict[str, Any]) -> str:
 
 
 def write_reports(
-    output: Path, analyses: list[tuple[JobAnalysis, dict[str, Any]]]
+    output: Path, analyses: list[tuple[JobAnalysis, dict[str, Any]]], store: str = ""
 ) -> dict[str, Path]:
     output.mkdir(parents=True, exist_ok=True)
     markdown = "# container-ci stability report\n\n" + "\n".join(
         to_markdown(analysis, grid) for analysis, grid in analyses
     )
-    paths = {"markdown": output / "stability.md", "json": output / "stability.json"}
+    paths = {
+        "html": output / "stability.html",
+        "markdown": output / "stability.md",
+        "json": output / "stability.json",
+    }
+    paths["html"].write_text(render_html(analyses, store))
     paths["markdown"].write_text(markdown)
     paths["json"].write_text(
         json.dumps([to_json(analysis, grid) for analysis, grid in analyses], indent=2) + "\n"

@@ -1,0 +1,67 @@
+"""The HTML stability report: one self-contained file (inline CSS and SVG, no
+script, a Content-Security-Policy that forbids any), rendered with Jinja2 with
+autoescaping on, so text from results can never become markup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from container_ci.stability.analysis import JobAnalysis
+
+CHART_WIDTH, CHART_HEIGHT, MARGIN = 600, 160, 12
+
+
+def trend_chart(analysis: JobAnalysis) -> dict[str, Any]:
+    """Polyline of weekly pass rates and a polygon for their 95% interval band."""
+    weeks = [(week, rate) for week, rate in analysis.weekly if rate.runs]
+    chart: dict[str, Any] = {"width": CHART_WIDTH, "height": CHART_HEIGHT, "points": []}
+    if not weeks:
+        chart.update(line="", band="")
+        return chart
+    step = (CHART_WIDTH - 2 * MARGIN) / max(1, len(weeks) - 1)
+
+    def y(value: float) -> float:
+        return round(CHART_HEIGHT - MARGIN - value * (CHART_HEIGHT - 2 * MARGIN), 1)
+
+    xs = [round(MARGIN + i * step, 1) for i in range(len(weeks))]
+    highs = [f"{x},{y(rate.interval[1])}" for x, (_w, rate) in zip(xs, weeks, strict=True)]
+    lows = [f"{x},{y(rate.interval[0])}" for x, (_w, rate) in zip(xs, weeks, strict=True)]
+    chart["band"] = " ".join(highs + lows[::-1])
+    chart["line"] = " ".join(f"{x},{y(rate.rate)}" for x, (_w, rate) in zip(xs, weeks, strict=True))
+    chart["points"] = [
+        {"x": x, "y": y(rate.rate), "label": f"{week}: {rate.rate:.1%} of {rate.runs} runs"}
+        for x, (week, rate) in zip(xs, weeks, strict=True)
+    ]
+    return chart
+
+
+def render_html(analyses: list[tuple[JobAnalysis, dict[str, Any]]], store: str) -> str:
+    environment = Environment(
+        loader=PackageLoader("container_ci.stability", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+    )
+    jobs = []
+    for analysis, grid in analyses:
+        low, high = analysis.pass_rate.interval
+        jobs.append(
+            {
+                "name": analysis.job,
+                "since": analysis.since,
+                "until": analysis.until,
+                "rate": analysis.pass_rate,
+                "low": low,
+                "high": high,
+                "flaky": analysis.flaky_tests,
+                "failing": [t for t in analysis.tests if t.failures][:30],
+                "signatures": analysis.signatures[:20],
+                "grid": grid,
+                "chart": trend_chart(analysis),
+            }
+        )
+    template = environment.get_template("report.html.j2")
+    return template.render(
+        jobs=jobs, store=store, generated=datetime.now(UTC).isoformat(timespec="seconds")
+    )

@@ -1,0 +1,95 @@
+"""The HTML report renders in a real browser (Debian's chromium, headless),
+and text from results stays text: an injected test name does not run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from container_ci.provision import packages
+from container_ci.stability.ingest.model import ParsedBuild, ParsedResult
+from container_ci.stability.ingest.writer import record_build
+from container_ci.stability.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "unit"))
+from stability_data import T0  # noqa: E402
+
+INJECTED = "<script>document.body.setAttribute('data-pwned','yes')</script>"
+CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu"]
+
+
+def test_report_renders_and_escapes_injected_names(tmp_path):
+    packages.install(["chromium"])
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    store = Store(db)
+    for index in range(12):
+        failing = index % 4 == 0
+        record_build(
+            store,
+            ParsedBuild(
+                uuid=f"b{index}",
+                job="container-ci-lxc",
+                source="zuul",
+                start_time=T0 + timedelta(days=index),
+                change=100 + index,
+                patchset="1",
+                results=[
+                    ParsedResult("container_ci.scenarios.lifecycle.libvirt-lxc", "success", 1.0),
+                    ParsedResult(
+                        INJECTED,
+                        "fail" if failing else "success",
+                        1.0,
+                        f"boom {INJECTED}" if failing else None,
+                    ),
+                ],
+            ),
+        )
+    store.close()
+    out = tmp_path / "reports"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "container_ci.cli",
+            "stability",
+            "--db",
+            db,
+            "report",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    html = out / "stability.html"
+    source = html.read_text()
+    assert INJECTED not in source and "&lt;script&gt;" in source
+    assert "<svg" in source and "<polygon" in source  # the trend band is drawn
+
+    dom = subprocess.run(
+        [*CHROMIUM, "--dump-dom", html.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    ).stdout
+    assert "container-ci stability report" in dom, "the page did not render"
+    assert "data-pwned" not in dom.split("<body", 1)[1].split(">", 1)[0], "the injected script ran"
+    assert "<script" not in dom.lower().replace("&lt;script", "")
+    assert "&lt;script&gt;document.body.setAttribute" in dom  # shown as text
+
+    screenshot = tmp_path / "report.png"
+    subprocess.run(
+        [*CHROMIUM, f"--screenshot={screenshot}", "--window-size=1200,900", html.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    data = screenshot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, "no real screenshot"
