@@ -136,6 +136,31 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--change", type=int)
     ingest.add_argument("--patchset")
     ingest.add_argument("--branch")
+    zuul = actions.add_parser(
+        "ingest-zuul",
+        help="store builds from a Zuul builds API (with their subunit artifacts)",
+        description="Page through /api/tenant/<tenant>/builds (skip/limit), retrying 5xx "
+        "and connection errors with back-off. Non-final (retried) and running builds are "
+        "skipped; a build already stored is left as it is.",
+    )
+    zuul.add_argument("--url", required=True, help="Zuul web root, e.g. https://zuul.opendev.org")
+    zuul.add_argument("--tenant", required=True)
+    zuul.add_argument("--job", dest="job_name", help="job_name filter")
+    zuul.add_argument("--pipeline")
+    zuul.add_argument("--project")
+    zuul.add_argument("--branch")
+    zuul.add_argument("--result")
+    zuul.add_argument("--max-builds", type=_positive_int, default=500)
+    zuul.add_argument(
+        "--subunit",
+        metavar="PATH",
+        nargs="?",
+        const="testrepository.subunit.gz",
+        help="also fetch each build's subunit artifact at <log_url>/PATH "
+        "(default PATH: testrepository.subunit.gz)",
+    )
+    zuul.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    zuul.add_argument("--retries", type=int, default=4, help="retries on 5xx/connection errors")
     decide_parser = actions.add_parser(
         "decide",
         help="PROMOTE / HOLD / DEMOTE per job, with the evidence",
@@ -225,6 +250,18 @@ def cmd_stability(args: argparse.Namespace) -> int:
             "branch": args.branch,
         }
         return stability.ingest(args.db, args.paths, args.job, overrides)
+    if args.action == "ingest-zuul":
+        from container_ci.stability.ingest.zuul_api import ZuulClient
+
+        client = ZuulClient(args.url, args.tenant, timeout=args.timeout, retries=args.retries)
+        filters = {
+            "job_name": args.job_name,
+            "pipeline": args.pipeline,
+            "project": args.project,
+            "branch": args.branch,
+            "result": args.result,
+        }
+        return stability.ingest_zuul(args.db, client, filters, args.max_builds, args.subunit)
     if args.action == "decide":
         return stability.run_decide(args.db, args.policy, args.job, args.json)
     return stability.run_report(args.db, args.job, args.output)

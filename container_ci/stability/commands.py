@@ -16,6 +16,7 @@ from container_ci.stability.analysis import DEFAULT_INFRASTRUCTURE, analyse_job,
 from container_ci.stability.ingest.model import ParsedBuild
 from container_ci.stability.ingest.sources import read_path
 from container_ci.stability.ingest.writer import record_build
+from container_ci.stability.ingest.zuul_api import ZuulClient, read_zuul_builds
 from container_ci.stability.policy import decide, load_policy
 from container_ci.stability.report import build_grid, write_reports
 from container_ci.stability.store import Store
@@ -47,6 +48,37 @@ def ingest(
     finally:
         store.close()
     return exit_code
+
+
+def ingest_zuul(
+    db: str | None,
+    client: ZuulClient,
+    filters: dict[str, object],
+    max_builds: int | None,
+    subunit_path: str | None,
+) -> int:
+    """Builds from a Zuul API; 2 if an artifact was truncated or the API said no."""
+    problems: list[str] = []
+
+    def on_problem(message: str) -> None:
+        problems.append(message)
+        print(f"container-ci: {message}; build not stored", file=sys.stderr)
+
+    store = Store(db)
+    stored = unchanged = 0
+    try:
+        for build in read_zuul_builds(client, filters, max_builds, subunit_path, on_problem):
+            if record_build(store, build):
+                stored += 1
+            else:
+                unchanged += 1
+    finally:
+        store.close()
+    print(
+        f"{client.api}/tenant/{client.tenant}/builds: {stored} build(s) stored, "
+        f"{unchanged} already in the store, {len(problems)} not stored"
+    )
+    return 2 if problems else 0
 
 
 def _apply(build: ParsedBuild, overrides: dict[str, object]) -> None:

@@ -33,12 +33,17 @@ def read_bytes(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise BadInput(f"{path}: cannot read: {exc.strerror}") from exc
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise BadInput(f"{path}: truncated or corrupt gzip: {exc}") from exc
-    return data
+    return gunzip_if_needed(data, str(path))
+
+
+def gunzip_if_needed(data: bytes, label: str) -> bytes:
+    """tempest's artifacts are usually gzipped; accept both."""
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as exc:
+        raise BadInput(f"{label}: truncated or corrupt gzip: {exc}") from exc
 
 
 class _ParserErrors(testtools.StreamResult):
