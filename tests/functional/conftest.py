@@ -37,17 +37,6 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.functional)
 
 
-@pytest.fixture(scope="session")
-def backends() -> None:
-    problems = []
-    if not probes.docker_answers():
-        problems.append("the Docker Engine does not answer")
-    if not probes.libvirt_answers():
-        problems.append("libvirtd (lxc:///) does not answer")
-    if problems:
-        pytest.fail("; ".join(problems) + ": run `container-ci setup` (tools/run-tests does)")
-
-
 @pytest.fixture
 def backend_lock(request) -> Iterator[None]:
     """Tests share the daemons (pytest-xdist runs them in parallel). A test
@@ -61,6 +50,19 @@ def backend_lock(request) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def backends(backend_lock) -> None:
+    """Both daemons answer. Checked under the lock, per test: a test that
+    stops dockerd (exclusive) must not make a concurrent check fail."""
+    problems = []
+    if not probes.docker_answers():
+        problems.append("the Docker Engine does not answer")
+    if not probes.libvirt_answers():
+        problems.append("libvirtd (lxc:///) does not answer")
+    if problems:
+        pytest.fail("; ".join(problems) + ": run `container-ci setup` (tools/run-tests does)")
 
 
 def owned(run_id: str) -> dict[str, list[str]]:
@@ -87,7 +89,7 @@ def sweep_run(run_id: str) -> None:
 
 
 @pytest.fixture
-def run_id(backends, backend_lock) -> Iterator[str]:
+def run_id(backends) -> Iterator[str]:
     """A fresh run id; afterwards nothing labelled with it may remain."""
     value = f"t{uuid.uuid4().hex[:10]}"
     yield value

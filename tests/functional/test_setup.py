@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import cli
 
 
-def test_second_setup_does_nothing_and_says_so(backends, backend_lock):
+def test_second_setup_does_nothing_and_says_so(backends):
     first = cli("setup")
     assert first.returncode == 0, first.stdout + first.stderr
     second = cli("setup")
