@@ -46,21 +46,49 @@ def gunzip_if_needed(data: bytes, label: str) -> bytes:
         raise BadInput(f"{label}: truncated or corrupt gzip: {exc}") from exc
 
 
-class _ParserErrors(testtools.StreamResult):
+class _Collector(testtools.StreamResult):
+    """Keeps per test only what the store needs (status, first and last
+    timestamp, tags, failure attachments): testtools' StreamToDict builds a
+    Content object per packet, which dominates the cost of a million results."""
+
     def __init__(self) -> None:
         super().__init__()
+        self.tests: dict[str, list] = {}  # id -> [status, first, last, tags, {detail: [bytes]}]
         self.errors: list[str] = []
 
-    def status(self, test_id=None, file_name=None, file_bytes=None, **_kwargs) -> None:
-        if test_id == "subunit.parser" and file_name == "Parser Error" and file_bytes:
-            self.errors.append(file_bytes.decode(errors="replace"))
-
-
-def _text(details: dict, name: str) -> str:
-    content = details.get(name)
-    if content is None:
-        return ""
-    return b"".join(content.iter_bytes()).decode(errors="replace")
+    def status(
+        self,
+        test_id=None,
+        test_status=None,
+        test_tags=None,
+        runnable=True,
+        file_name=None,
+        file_bytes=None,
+        eof=False,
+        mime_type=None,
+        route_code=None,
+        timestamp=None,
+    ) -> None:
+        if test_id is None:
+            return
+        if test_id == "subunit.parser" and file_name == "Parser Error":
+            self.errors.append(bytes(file_bytes or b"").decode(errors="replace"))
+            return
+        entry = self.tests.get(test_id)
+        if entry is None:
+            entry = self.tests[test_id] = [None, timestamp, timestamp, None, None]
+        elif timestamp is not None:
+            if entry[1] is None:
+                entry[1] = timestamp
+            entry[2] = timestamp
+        if test_tags:
+            entry[3] = set(test_tags) | (entry[3] or set())
+        if file_name in FAILURE_DETAILS and file_bytes:
+            if entry[4] is None:
+                entry[4] = {}
+            entry[4].setdefault(file_name, []).append(bytes(file_bytes))
+        if test_status is not None:
+            entry[0] = test_status
 
 
 V2_SIGNATURE = 0xB3
@@ -82,49 +110,44 @@ def parse_stream(data: bytes, source: str) -> list[tuple[ParsedResult, list[date
     """Results of every test in the stream, with its timestamps. Raise BadInput."""
     if data and data[0] != V2_SIGNATURE and data.lstrip()[:5] in (b"time:", b"test:", b"tags:"):
         data = v1_to_v2(data)
-    tests: list[dict] = []
-    errors = _ParserErrors()
-    result = testtools.CopyStreamResult([testtools.StreamToDict(tests.append), errors])
+    collector = _Collector()
     case = subunit.ByteStreamToStreamResult(io.BytesIO(data), non_subunit_name="stdout")
-    result.startTestRun()
-    case.run(result)
-    result.stopTestRun()
-    if errors.errors:
-        raise BadInput(f"{source}: truncated or corrupt subunit stream: {errors.errors[0]}")
+    collector.startTestRun()
+    case.run(collector)
+    collector.stopTestRun()
+    if collector.errors:
+        raise BadInput(f"{source}: truncated or corrupt subunit stream: {collector.errors[0]}")
     parsed = []
-    for test in tests:
-        if test["id"] is None or test["id"] == "subunit.parser":
-            continue
-        status = test["status"]
+    for test_id, (status, first, last, tags, details) in collector.tests.items():
         if status == "exists":
             continue  # a listing entry (subunit-ls style), not a result
         if status not in FINAL_STATUSES:
             raise BadInput(
-                f"{source}: test {test['id']} has no final status ({status}): "
-                "the stream is truncated"
+                f"{source}: test {test_id} has no final status ({status}): the stream is truncated"
             )
-        stamps = [stamp for stamp in test["timestamps"] if stamp is not None]
-        duration = (stamps[-1] - stamps[0]).total_seconds() if len(stamps) == 2 else None
+        duration = (
+            (last - first).total_seconds() if first is not None and last is not None else None
+        )
         failure = None
-        if status in (FAIL, UXSUCCESS):
+        if status in (FAIL, UXSUCCESS) and details:
             failure = (
                 "\n".join(
-                    text
-                    for text in (_text(test["details"], name) for name in FAILURE_DETAILS)
-                    if text
+                    b"".join(details[name]).decode(errors="replace")
+                    for name in FAILURE_DETAILS
+                    if name in details
                 )
                 or None
             )
         parsed.append(
             (
                 ParsedResult(
-                    test_id=test["id"],
+                    test_id=test_id,
                     status=status,
                     duration=duration,
                     failure_text=failure,
-                    infrastructure=INFRASTRUCTURE_TAG in (test["tags"] or set()),
+                    infrastructure=INFRASTRUCTURE_TAG in (tags or ()),
                 ),
-                stamps,
+                [stamp for stamp in (first, last) if stamp is not None],
             )
         )
     if not parsed:

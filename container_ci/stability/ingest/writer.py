@@ -16,7 +16,8 @@ from container_ci.stability.models import Build, FailureSignature, Job, Test, Te
 from container_ci.stability.signatures import digest, normalize
 from container_ci.stability.store import Store
 
-CHUNK = 500  # bound on parameters per statement (SQLite allows 32766)
+IN_CHUNK = 10_000  # values per IN (...) lookup (SQLite allows 32766 variables)
+ROW_CHUNK = 50_000  # rows per executemany: bounded memory, few round trips
 
 
 def _insert_ignore(session: Session, table, rows: list[dict], keys: list[str]) -> None:
@@ -25,8 +26,8 @@ def _insert_ignore(session: Session, table, rows: list[dict], keys: list[str]) -
         return
     dialect = session.get_bind().dialect.name
     module = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect)
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+    for start in range(0, len(rows), ROW_CHUNK):
+        chunk = rows[start : start + ROW_CHUNK]
         if module is not None:
             statement = module.insert(table).on_conflict_do_nothing(index_elements=keys)
             session.execute(statement, chunk)
@@ -39,10 +40,32 @@ def _insert_ignore(session: Session, table, rows: list[dict], keys: list[str]) -
                     pass
 
 
+RESULT_COLUMNS = (
+    "build_id",
+    "test_id",
+    "status",
+    "duration",
+    "failure_text",
+    "infrastructure",
+    "signature_id",
+)
+
+
+def _executemany(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """The DB-API's executemany on plain tuples: a million results is the normal
+    case, and SQLAlchemy's per-row parameter processing would double the cost."""
+    connection = session.connection()
+    style = connection.dialect.paramstyle
+    marks = ", ".join("?" if style == "qmark" else "%s" for _ in columns)
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    for start in range(0, len(rows), ROW_CHUNK):
+        connection.exec_driver_sql(statement, rows[start : start + ROW_CHUNK])
+
+
 def _ids(session: Session, column, key_column, values: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for start in range(0, len(values), CHUNK):
-        chunk = values[start : start + CHUNK]
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start : start + IN_CHUNK]
         for key, ident in session.execute(select(key_column, column).where(key_column.in_(chunk))):
             found[key] = ident
     return found
@@ -108,19 +131,18 @@ def record_build(store: Store, build: ParsedBuild) -> bool:
             session.add(row)
             session.flush()
             rows = [
-                {
-                    "build_id": row.id,
-                    "test_id": test_ids[result.test_id],
-                    "status": result.status,
-                    "duration": result.duration,
-                    "failure_text": result.failure_text,
-                    "infrastructure": result.infrastructure,
-                    "signature_id": signature_ids.get(key) if key else None,
-                }
+                (
+                    row.id,
+                    test_ids[result.test_id],
+                    result.status,
+                    result.duration,
+                    result.failure_text,
+                    result.infrastructure,
+                    signature_ids.get(key) if key else None,
+                )
                 for result, key in zip(results, result_digest, strict=True)
             ]
-            for start in range(0, len(rows), CHUNK * 10):
-                session.execute(insert(TestResult), rows[start : start + CHUNK * 10])
+            _executemany(session, TestResult.__table__.name, RESULT_COLUMNS, rows)
     except IntegrityError:
         # A concurrent writer stored the same build uuid first: nothing to do.
         with store.session() as session:
