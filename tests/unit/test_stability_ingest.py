@@ -200,6 +200,20 @@ def test_cli_ingest_reports_and_exits_2_on_bad_input(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_schema_revision_constant_is_alembics_head(tmp_path):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from container_ci.stability.store import MIGRATIONS, SCHEMA_REVISION
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION
+    store = Store(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    assert store.current_revision() == SCHEMA_REVISION
+    store.close()
+
+
 def test_store_schema_matches_the_migrations(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
