@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from container_ci.stability.models import Build, FailureSignature, Job, Test, TestResult
@@ -147,9 +147,15 @@ def analyse_job(
         (week, _classify(results, infrastructure)) for week, results in sorted(by_week.items())
     ]
 
-    build_info = {b.id: b for b in builds}
-    counted = [b.id for b in builds if b.result not in infrastructure]
-    tests, clusters = _test_stats(session, counted, build_info)
+    counted = (
+        select(Build.id)
+        .join(Job)
+        .where(Job.name == job, or_(Build.result.is_(None), Build.result.not_in(infrastructure)))
+    )
+    if since is not None:
+        counted = counted.where(Build.start_time >= since)
+    tests = _test_stats(session, counted)
+    clusters = _signature_clusters(session, counted)
     return JobAnalysis(
         job=job,
         since=min(times) if times else since,
@@ -161,59 +167,91 @@ def analyse_job(
     )
 
 
-def _test_stats(
-    session: Session, build_ids: list[int], build_info: dict
-) -> tuple[list[TestStats], list[SignatureCluster]]:
-    runs: dict[str, int] = defaultdict(int)
-    failures: dict[str, int] = defaultdict(int)
-    outcomes: dict[tuple[str, int, str], set[str]] = defaultdict(set)
-    clusters: dict[str, SignatureCluster] = {}
-    for start in range(0, len(build_ids), 500):
-        chunk = build_ids[start : start + 500]
-        rows = session.execute(
-            select(
-                TestResult.build_id,
-                Test.test_id,
-                TestResult.status,
-                TestResult.infrastructure,
-                FailureSignature.digest,
-                FailureSignature.normalized,
+RAN = ("success", "fail", "uxsuccess")  # results that say something about the driver
+
+
+def _ran(counted) -> list:
+    """Results of counted builds that ran and were not infrastructure failures."""
+    return [
+        TestResult.build_id.in_(counted.scalar_subquery()),
+        TestResult.status.in_(RAN),
+        TestResult.infrastructure.is_(False),
+    ]
+
+
+def _test_stats(session: Session, counted) -> list[TestStats]:
+    """Runs, failures and flips per test, aggregated in the database: a
+    history of 5,000 builds x 1,500 tests is 7.5 million rows."""
+    failed = func.sum(case((TestResult.status != "success", 1), else_=0))
+    totals = session.execute(
+        select(TestResult.test_id, func.count(), failed)
+        .where(*_ran(counted))
+        .group_by(TestResult.test_id)
+    ).all()
+    failing = [test for test, _runs, failures in totals if failures]
+    flips: dict[int, int] = {}
+    for start in range(0, len(failing), 1000):  # only a test that failed can flip
+        passed_and_failed = (
+            select(TestResult.test_id)
+            .join(Build, TestResult.build_id == Build.id)
+            .where(
+                *_ran(counted),
+                TestResult.test_id.in_(failing[start : start + 1000]),
+                Build.change.is_not(None),
             )
-            .join(Test, TestResult.test_id == Test.id)
-            .outerjoin(FailureSignature, TestResult.signature_id == FailureSignature.id)
-            .where(TestResult.build_id.in_(chunk))
+            .group_by(TestResult.test_id, Build.change, Build.patchset)
+            .having(func.count(func.distinct(TestResult.status)) > 1)
+            .having(func.sum(case((TestResult.status == "success", 1), else_=0)) > 0)
+            .subquery()
         )
-        for build_id, test_id, status, infrastructure, digest, normalized in rows:
-            if status not in ("success", "fail", "uxsuccess") or infrastructure:
-                continue
-            build = build_info[build_id]
-            runs[test_id] += 1
-            failed = status != "success"
-            if failed:
-                failures[test_id] += 1
-            if build.change is not None:
-                outcomes[(test_id, build.change, build.patchset or "")].add(status)
-            if failed and digest:
-                cluster = clusters.setdefault(
-                    digest, SignatureCluster(digest, normalized, 0, None, None)
+        flips.update(
+            session.execute(
+                select(passed_and_failed.c.test_id, func.count()).group_by(
+                    passed_and_failed.c.test_id
                 )
-                cluster.count += 1
-                if test_id not in cluster.tests:
-                    cluster.tests.append(test_id)
-                if len(cluster.example_builds) < 3:
-                    cluster.example_builds.append(build.uuid)
-                if build.start_time is not None:
-                    if cluster.first_seen is None or build.start_time < cluster.first_seen:
-                        cluster.first_seen = build.start_time
-                    if cluster.last_seen is None or build.start_time > cluster.last_seen:
-                        cluster.last_seen = build.start_time
-    flips: dict[str, int] = defaultdict(int)
-    for (test_id, _change, _patchset), statuses in outcomes.items():
-        if "success" in statuses and len(statuses) > 1:
-            flips[test_id] += 1
+            ).all()
+        )
+    names = dict(session.execute(select(Test.id, Test.test_id)).all())
     tests = [
-        TestStats(test_id, runs[test_id], failures[test_id], flips[test_id])
-        for test_id in sorted(runs)
+        TestStats(names[test], runs, int(failures or 0), flips.get(test, 0))
+        for test, runs, failures in totals
     ]
     tests.sort(key=lambda t: (-t.flips, -t.failure_rate, t.test_id))
-    return tests, sorted(clusters.values(), key=lambda c: -c.count)
+    return tests
+
+
+def _signature_clusters(session: Session, counted, top: int = 50) -> list[SignatureCluster]:
+    rows = session.execute(
+        select(
+            FailureSignature.id,
+            FailureSignature.digest,
+            FailureSignature.normalized,
+            func.count(),
+            func.min(Build.start_time),
+            func.max(Build.start_time),
+        )
+        .join(TestResult, TestResult.signature_id == FailureSignature.id)
+        .join(Build, TestResult.build_id == Build.id)
+        .where(*_ran(counted))
+        .group_by(FailureSignature.id, FailureSignature.digest, FailureSignature.normalized)
+        .order_by(func.count().desc())
+        .limit(top)
+    ).all()
+    clusters = []
+    for ident, digest, normalized, count, first, last in rows:
+        cluster = SignatureCluster(digest, normalized, count, first, last)
+        examples = session.execute(
+            select(Test.test_id, Build.uuid)
+            .join(TestResult, TestResult.test_id == Test.id)
+            .join(Build, TestResult.build_id == Build.id)
+            .where(TestResult.signature_id == ident, *_ran(counted))
+            .order_by(Build.start_time.desc())
+            .limit(20)
+        ).all()
+        for test_id, uuid in examples:
+            if test_id not in cluster.tests:
+                cluster.tests.append(test_id)
+            if uuid not in cluster.example_builds and len(cluster.example_builds) < 3:
+                cluster.example_builds.append(uuid)
+        clusters.append(cluster)
+    return clusters

@@ -86,6 +86,7 @@ class TestResult(Base):
     __table_args__ = (
         UniqueConstraint("build_id", "test_id", name="uq_test_results_build_test"),
         Index("ix_test_results_test_status", "test_id", "status"),
+        Index("ix_test_results_signature_id", "signature_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

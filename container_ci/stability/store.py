@@ -24,7 +24,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration's revision; a test keeps it equal to Alembic's head.
 # A store already there skips Alembic entirely (importing it costs 0.25 s,
 # which every `container-ci run` would pay to record its result).
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 
 def default_url() -> str:

@@ -12,9 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from postgres_server import PostgresServer
 from sqlalchemy import func, select
 
+from container_ci.provision.postgres import PostgresServer
 from container_ci.stability.models import Build, FailureSignature, Job, Test, TestResult
 from container_ci.stability.store import Store
 

@@ -1,6 +1,6 @@
-"""A throwaway PostgreSQL server for tests: Debian's `postgresql` package,
-a fresh cluster in a temp dir, listening on a Unix socket only (no network),
-stopped by its pid when the tests end."""
+"""A throwaway PostgreSQL server for tests and benchmarks: Debian's
+`postgresql` package, a fresh cluster in a temp dir, listening on a Unix
+socket only (no network), stopped by its pid when done."""
 
 from __future__ import annotations
 
