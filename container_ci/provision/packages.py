@@ -6,10 +6,12 @@ libvirt-dev) exists: `python3 -m container_ci.provision.packages build`."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 # What building the virtualenv needs (libvirt-python compiles against libvirt).
@@ -45,8 +47,14 @@ def missing(packages: Sequence[str]) -> list[str]:
 
 def _apt(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    # Wait for dpkg's lock instead of failing when another apt runs (e.g. a
+    # parallel test installing postgresql while another installs chromium).
     return subprocess.run(
-        ["apt-get", "-q", "-y", *args], capture_output=True, text=True, env=env, check=False
+        ["apt-get", "-q", "-y", "-o", "DPkg::Lock::Timeout=300", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
 
 
@@ -57,7 +65,22 @@ def _have_package_lists() -> bool:
 
 def install(packages: Sequence[str]) -> list[str]:
     """Install the missing ones; return what was installed. Raise PackageError."""
-    needed = missing(packages)
+    if not missing(packages):
+        return []
+    with _install_lock():
+        return _install_missing(packages)
+
+
+@contextlib.contextmanager
+def _install_lock() -> Iterator[None]:
+    """One installer at a time from this tool (apt's own lock then never races)."""
+    with open("/tmp/container-ci-apt.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _install_missing(packages: Sequence[str]) -> list[str]:
+    needed = missing(packages)  # again: another installer may have finished meanwhile
     if not needed:
         return []
     if os.geteuid() != 0:
