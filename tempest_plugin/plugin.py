@@ -1,0 +1,26 @@
+"""The plugin object Tempest finds through the `tempest.test_plugins` entry point."""
+
+from __future__ import annotations
+
+import os
+
+from tempest.test_discover import plugins
+
+from tempest_plugin import config as plugin_config
+
+
+class ContainerCITempestPlugin(plugins.TempestPlugin):
+    def load_tests(self):
+        base_path = os.path.split(os.path.dirname(os.path.abspath(__file__)))[0]
+        test_dir = "tempest_plugin/tests"
+        return os.path.join(base_path, test_dir), base_path
+
+    def register_opts(self, conf):
+        conf.register_group(plugin_config.container_ci_group)
+        conf.register_opts(plugin_config.ContainerCIGroup, group=plugin_config.container_ci_group)
+
+    def get_opt_lists(self):
+        return [(plugin_config.container_ci_group.name, plugin_config.ContainerCIGroup)]
+
+    def get_service_clients(self):
+        return []
