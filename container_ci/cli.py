@@ -13,6 +13,7 @@ from pathlib import Path
 
 from container_ci import __version__, naming, paths
 from container_ci.errors import BadInput, ContainerCIError
+from container_ci.stability.ingest.model import DEFAULT_SUBUNIT_PATH
 from container_ci.targets.registry import LOCAL_TARGETS
 
 EXIT_CODES = """exit codes:
@@ -155,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--subunit",
         metavar="PATH",
         nargs="?",
-        const="testrepository.subunit.gz",
+        const=DEFAULT_SUBUNIT_PATH,
         help="also fetch each build's subunit artifact at <log_url>/PATH "
         "(default PATH: testrepository.subunit.gz)",
     )

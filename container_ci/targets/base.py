@@ -12,7 +12,7 @@ import enum
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from container_ci import naming
 from container_ci.errors import StepTimeout, Unsupported
@@ -38,7 +38,6 @@ class Instance:
     name: str
     image: str
     scenario: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from datetime import datetime
 # subunit's statuses are the store's vocabulary; other formats map onto them.
 SUCCESS, FAIL, SKIP, XFAIL, UXSUCCESS = "success", "fail", "skip", "xfail", "uxsuccess"
 FINAL_STATUSES = (SUCCESS, FAIL, SKIP, XFAIL, UXSUCCESS)
+# Where devstack/tempest jobs publish their subunit stream, relative to the log url.
+DEFAULT_SUBUNIT_PATH = "testrepository.subunit.gz"
 
 
 @dataclass

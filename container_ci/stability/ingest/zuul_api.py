@@ -23,9 +23,6 @@ from container_ci.errors import BadInput, InfrastructureError
 from container_ci.stability.ingest.model import ParsedBuild
 from container_ci.stability.ingest.subunit_reader import gunzip_if_needed, parse_stream
 
-FILTERS = ("job_name", "pipeline", "project", "result", "branch", "change")
-DEFAULT_SUBUNIT_PATH = "testrepository.subunit.gz"
-
 
 class ZuulAPIError(BadInput):
     """The API refused the request (4xx): retrying will not help."""
