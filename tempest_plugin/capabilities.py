@@ -11,6 +11,7 @@ from tempest import config
 
 from container_ci import paths
 from container_ci.scenarios.loader import load_capabilities
+from container_ci.scenarios.model import compute_driver_row
 
 CONF = config.CONF
 
@@ -21,12 +22,15 @@ def _matrix(path: str):
 
 
 def unsupported_reason(driver: str, op: str, matrix_path: str | None = None) -> str | None:
-    """The matrix's reason when `driver` lacks `op`, else None."""
+    """The matrix's reason when compute driver `driver` lacks `op`, else None.
+    Its row is `compute_drivers.<driver>`, the one the runner's nova target uses."""
     path = matrix_path or str(paths.default_scenarios_dir() / "capabilities.yaml")
-    targets = _matrix(path).targets
-    if driver not in targets:
-        return f"no capabilities declared for compute driver {driver!r} in {path}"
-    capability = targets[driver][op]
+    matrix = _matrix(path)
+    row = compute_driver_row(driver)
+    if row not in matrix.rows:
+        known = ", ".join(matrix.compute_drivers())
+        return f"no capabilities declared for compute driver {driver!r} in {path} (known: {known})"
+    capability = matrix.capability(row, op)
     return None if capability.supported else capability.reason
 
 

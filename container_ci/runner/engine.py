@@ -5,7 +5,7 @@ new steps and lets every pair clean up before the run returns."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from container_ci.errors import BadInput, TargetUnavailable
@@ -33,9 +33,6 @@ class Runner:
         concurrency: int = 2,
         listener: RunListener | None = None,
     ) -> None:
-        missing = [name for name in target_names if name not in matrix.targets]
-        if missing:
-            raise BadInput(f"{matrix.path}: no capabilities declared for target(s) {missing}")
         self.scenarios = list(scenarios)
         self.target_names = list(target_names)
         self.matrix = matrix
@@ -82,8 +79,9 @@ class Runner:
     def _connect_targets(self) -> tuple[dict[str, Target], dict[str, TargetInfo]]:
         targets: dict[str, Target] = {}
         infos: dict[str, TargetInfo] = {}
-        for name in self.target_names:
-            target = self.target_factory(name)(self.owner)
+        created = [(name, self.target_factory(name)(self.owner)) for name in self.target_names]
+        self._check_rows(target for _name, target in created if target.capability_row)
+        for name, target in created:
             try:
                 version = call_with_deadline(
                     target.connect, CONNECT_TIMEOUT, self.cancel_event, self.abandoned, name
@@ -93,10 +91,33 @@ class Runner:
                 infos[name] = TargetInfo(name=name, available=False, reason=reason)
                 self.listener.notice(f"target {name} unavailable: {reason}")
                 continue
+            if target.capability_row not in self.matrix.rows:
+                reason = self._missing_row_message(target)
+                infos[name] = TargetInfo(name=name, available=False, reason=reason)
+                self.listener.notice(f"target {name} unavailable: {reason}")
+                target.close()
+                continue
             infos[name] = TargetInfo(name=name, available=True, version=version)
             targets[name] = target
             self._sweep_stale(name, target)
         return targets, infos
+
+    def _check_rows(self, targets: Iterable[Target]) -> None:
+        """Rows known before connecting must exist: a typo is bad input, found
+        before anything is created."""
+        missing = [
+            self._missing_row_message(t)
+            for t in targets
+            if t.capability_row not in self.matrix.rows
+        ]
+        if missing:
+            raise BadInput("; ".join(missing))
+
+    def _missing_row_message(self, target: Target) -> str:
+        return (
+            f"{self.matrix.path}: no capabilities declared for {target.capability_row!r} "
+            f"(target {target.name}); rows: {', '.join(self.matrix.rows)}"
+        )
 
     def _sweep_stale(self, name: str, target: Target) -> None:
         """Leftovers of runs whose process is dead (SIGKILL, power loss) go first."""

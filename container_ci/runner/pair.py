@@ -47,6 +47,7 @@ class PairExecution:
         self.scenario = scenario
         self.target = target
         self.matrix = matrix
+        self.row = target.capability_row or target.name  # the engine checked the row exists
         self.cancel = cancel
         self.abandoned = abandoned
         self.on_step = on_step
@@ -65,9 +66,9 @@ class PairExecution:
                 if stop_reason:
                     results.append(self._record(step, StepStatus.SKIPPED, now(), 0.0, stop_reason))
                     continue
-                capability = self.matrix.capability(self.target.name, step.op)
+                capability = self.matrix.capability(self.row, step.op)
                 if not capability.supported:
-                    reason = f"{self.target.name} does not support {step.op}: {capability.reason}"
+                    reason = f"{self.row} does not support {step.op}: {capability.reason}"
                     results.append(self._record(step, StepStatus.SKIPPED, now(), 0.0, reason))
                     if not step.optional:
                         skipped_as_unsupported = reason
@@ -132,9 +133,7 @@ class PairExecution:
             status, message = StepStatus.ERROR, str(exc)
         except Unsupported as exc:
             status = StepStatus.FAILED
-            message = (
-                f"{exc} (capabilities.yaml declares {step.op} supported on {self.target.name})"
-            )
+            message = f"{exc} (capabilities.yaml declares {step.op} supported on {self.row})"
         except InfrastructureError as exc:
             status, message, details = StepStatus.ERROR, str(exc), traceback.format_exc()
         except ExpectationFailed as exc:

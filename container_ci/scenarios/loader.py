@@ -28,6 +28,7 @@ from container_ci.scenarios.model import (
     Expect,
     Scenario,
     Step,
+    compute_driver_row,
 )
 from container_ci.scenarios.yaml_source import dotted, line_of, load_yaml, to_plain
 
@@ -236,24 +237,28 @@ def discover(directory: Path) -> list[Path]:
 
 
 def load_capabilities(path: Path) -> CapabilityMatrix:
+    """`targets:` rows keep their names; `compute_drivers:` rows become `nova/<driver>`."""
     document = load_yaml(path)
     if not isinstance(document, dict):
         raise BadInput(f"{path}:1: the capability matrix must be a mapping with 'targets'")
     _schema_check(path, document, "capabilities.schema.json")
-    targets: dict[str, dict[str, Capability]] = {}
-    for target, ops in document["targets"].items():
-        missing = [op for op in OPERATIONS if op not in ops]
-        if missing:
-            raise _fail(
-                path,
-                document,
-                ["targets", target],
-                f"declares nothing for {', '.join(missing)}: say `supported` or `unsupported: why`",
-            )
-        targets[str(target)] = {
-            str(op): Capability(True)
-            if value == "supported"
-            else Capability(False, " ".join(str(value["unsupported"]).split()))
-            for op, value in ops.items()
-        }
-    return CapabilityMatrix(path=path, targets=targets)
+    rows: dict[str, dict[str, Capability]] = {}
+    for section in ("targets", "compute_drivers"):
+        for name, ops in (document.get(section) or {}).items():
+            missing = [op for op in OPERATIONS if op not in ops]
+            if missing:
+                raise _fail(
+                    path,
+                    document,
+                    [section, name],
+                    f"declares nothing for {', '.join(missing)}: "
+                    "say `supported` or `unsupported: why`",
+                )
+            row = compute_driver_row(str(name)) if section == "compute_drivers" else str(name)
+            rows[row] = {
+                str(op): Capability(True)
+                if value == "supported"
+                else Capability(False, " ".join(str(value["unsupported"]).split()))
+                for op, value in ops.items()
+            }
+    return CapabilityMatrix(path=path, rows=rows)

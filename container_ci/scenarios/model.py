@@ -84,10 +84,26 @@ class Capability:
     reason: str = ""  # why not, when unsupported
 
 
+# A Nova compute driver's row is named after the target that reaches it: the
+# `nova` target on a cloud running libvirt-lxc uses row "nova/libvirt-lxc".
+COMPUTE_DRIVER_ROW_PREFIX = "nova/"
+
+
+def compute_driver_row(driver: str) -> str:
+    return COMPUTE_DRIVER_ROW_PREFIX + driver
+
+
 @dataclass(frozen=True)
 class CapabilityMatrix:
-    path: Path
-    targets: dict[str, dict[str, Capability]]  # target -> op -> capability
+    """Rows: a local target or service (`docker`, `container-service`) by its
+    name, a cloud's compute driver as `nova/<driver>`."""
 
-    def capability(self, target: str, op: str) -> Capability:
-        return self.targets[target][op]
+    path: Path
+    rows: dict[str, dict[str, Capability]]  # row -> op -> capability
+
+    def capability(self, row: str, op: str) -> Capability:
+        return self.rows[row][op]
+
+    def compute_drivers(self) -> list[str]:
+        prefix = COMPUTE_DRIVER_ROW_PREFIX
+        return sorted(row[len(prefix) :] for row in self.rows if row.startswith(prefix))

@@ -128,6 +128,12 @@ class Target(abc.ABC):
         self.owner = owner
         self.waiter = StateWaiter()
 
+    @property
+    def capability_row(self) -> str | None:
+        """The capability matrix row this target's skips come from; None until
+        known (a cloud target learns its compute driver when it connects)."""
+        return self.name
+
     # -- connection -------------------------------------------------------
     @abc.abstractmethod
     def connect(self) -> str:

@@ -73,9 +73,9 @@ def test_shipped_scenarios_and_matrix_load():
     scenarios = load_scenarios(discover(REPO / "scenarios"))
     assert {s.name for s in scenarios} >= {"lifecycle", "snapshot", "bad-image"}
     matrix = load_capabilities(REPO / "scenarios" / "capabilities.yaml")
-    for target in ("docker", "libvirt-lxc"):
-        assert set(matrix.targets[target]) == set(OPERATIONS)
-        for capability in matrix.targets[target].values():
+    for target in matrix.rows:
+        assert set(matrix.rows[target]) == set(OPERATIONS)
+        for capability in matrix.rows[target].values():
             assert capability.supported or capability.reason
 
 

@@ -20,7 +20,7 @@ class DownTarget(FakeTarget):
 
 
 def two_target_matrix() -> CapabilityMatrix:
-    caps = matrix().targets["fake"]
+    caps = matrix().rows["fake"]
     return CapabilityMatrix(matrix().path, {"fake": caps, "down": caps})
 
 
