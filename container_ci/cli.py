@@ -7,6 +7,7 @@ errors or unavailable targets; 130/143 interrupted by SIGINT/SIGTERM."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from container_ci import __version__, naming, paths
 from container_ci.errors import BadInput, ContainerCIError
 from container_ci.stability.ingest.model import DEFAULT_SUBUNIT_PATH
-from container_ci.targets.registry import LOCAL_TARGETS
+from container_ci.targets.registry import LOCAL_TARGETS, TARGETS
 
 EXIT_CODES = """exit codes:
   0    every supported step passed (declared capability gaps are skips)
@@ -61,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--target",
         action="append",
-        choices=LOCAL_TARGETS,
-        help="run on this target (repeatable; default: every local target)",
+        choices=TARGETS,
+        help="run on this target (repeatable; default: every local target). The cloud "
+        "targets (nova, container-service) need --cloud",
     )
     run.add_argument(
         "--scenario",
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--job", default="container-ci-local", help="job name the run is recorded under"
     )
     run.add_argument("--no-record", action="store_true", help="do not record the run in the store")
+    _add_cloud_options(run)
 
     stability = commands.add_parser(
         "stability",
@@ -184,12 +187,87 @@ def build_parser() -> argparse.ArgumentParser:
         "of runs whose process is gone (e.g. after SIGKILL); with --run-id those of one run; "
         "with --all everything, including resources of runs still in progress.",
     )
-    sweep.add_argument("--target", action="append", choices=LOCAL_TARGETS)
+    sweep.add_argument("--target", action="append", choices=TARGETS)
     scope = sweep.add_mutually_exclusive_group()
     scope.add_argument("--run-id", type=_run_id, help="only resources of this run")
     scope.add_argument("--all", action="store_true", help="also resources of live runs")
     sweep.add_argument("--dry-run", action="store_true", help="list, remove nothing")
+    _add_cloud_options(sweep)
+
+    capabilities = commands.add_parser(
+        "capabilities",
+        help="the capability matrix: seed compute-driver rows from Nova's support matrix",
+    )
+    capability_actions = capabilities.add_subparsers(dest="action", required=True)
+    seed = capability_actions.add_parser(
+        "seed",
+        help="print compute_drivers rows made from Nova's support-matrix.ini",
+        description="Print the `compute_drivers:` rows of the capability matrix for the "
+        "given drivers, made from Nova's doc/source/user/support-matrix.ini: an operation "
+        "Nova marks missing becomes `unsupported` with Nova's words as the reason.",
+    )
+    seed.add_argument("--support-matrix", type=Path, required=True, metavar="INI")
+    seed.add_argument(
+        "--driver",
+        action="append",
+        required=True,
+        help="a driver column of the ini, e.g. libvirt-lxc (repeatable)",
+    )
     return parser
+
+
+def _add_cloud_options(parser: argparse.ArgumentParser) -> None:
+    cloud = parser.add_argument_group(
+        "cloud targets (nova, container-service)",
+        "How to reach the cloud: an entry of clouds.yaml, as openstacksdk finds it.",
+    )
+    cloud.add_argument(
+        "--cloud",
+        default=os.environ.get("OS_CLOUD", ""),
+        metavar="NAME",
+        help="clouds.yaml entry (default: $OS_CLOUD)",
+    )
+    cloud.add_argument(
+        "--compute-driver",
+        default="",
+        metavar="DRIVER",
+        help="the cloud's compute driver, naming the matrix row compute_drivers.DRIVER "
+        "(default: asked from the cloud's hypervisors, which needs an admin role)",
+    )
+    cloud.add_argument("--flavor", default="", help="flavor name or id (default: the smallest)")
+    cloud.add_argument(
+        "--network",
+        default="none",
+        help="'none' (no network, microversion 2.37), 'auto', or a network name or id",
+    )
+    cloud.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        type=_image_mapping,
+        metavar="REF=NAME",
+        help="cloud image for a scenario image ref (default: base=cci-guest-base, "
+        "alt=cci-guest-alt)",
+    )
+
+
+def _image_mapping(text: str) -> tuple[str, str]:
+    ref, sep, name = text.partition("=")
+    if not sep or not ref or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected REF=NAME, e.g. base=cirros")
+    return ref, name
+
+
+def _cloud_options(args: argparse.Namespace):
+    from container_ci.targets.cloud import DEFAULT_IMAGES, CloudOptions
+
+    return CloudOptions(
+        cloud=args.cloud,
+        compute_driver=args.compute_driver,
+        flavor=args.flavor,
+        network=args.network,
+        images={**DEFAULT_IMAGES, **dict(args.image)},
+    )
 
 
 STABILITY_EXIT_CODES = """exit codes:
@@ -236,6 +314,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         plain=args.plain,
         record_db=None if args.no_record else (args.db or ""),
         job=args.job,
+        cloud=_cloud_options(args),
     )
 
 
@@ -276,7 +355,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         run_id=args.run_id,
         include_live=args.all,
         dry_run=args.dry_run,
+        cloud=_cloud_options(args),
     )
+
+
+def cmd_capabilities(args: argparse.Namespace) -> int:
+    from container_ci.scenarios.nova_support_matrix import (
+        read_support_matrix,
+        render_rows,
+        seed_row,
+    )
+
+    parser = read_support_matrix(args.support_matrix)
+    source = str(args.support_matrix)
+    print(render_rows({d: seed_row(parser, d, source) for d in args.driver}), end="")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -286,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": cmd_run,
         "sweep": cmd_sweep,
         "stability": cmd_stability,
+        "capabilities": cmd_capabilities,
     }[args.command]
     try:
         return handler(args)

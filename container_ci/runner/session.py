@@ -5,6 +5,7 @@ exits 2 with `file:line: message` and leaves nothing behind."""
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 from collections.abc import Sequence
@@ -21,7 +22,8 @@ from container_ci.runner.display import LiveDisplay, PlainDisplay, summary_line,
 from container_ci.runner.engine import Runner
 from container_ci.runner.listeners import BaseListener, FanOut
 from container_ci.scenarios.loader import discover, load_capabilities, load_scenarios
-from container_ci.targets.registry import target_factory
+from container_ci.targets.cloud import CloudOptions, cloud_region
+from container_ci.targets.registry import CLOUD_TARGETS, target_factory
 
 
 class SubunitListener(BaseListener):
@@ -47,6 +49,7 @@ def run_session(
     plain: bool = False,
     record_db: str | None = "",
     job: str = "container-ci-local",
+    cloud: CloudOptions | None = None,
 ) -> int:
     """`record_db`: None records nothing; "" the default store; else a store URL."""
     files = list(scenario_files) if scenario_files else discover(paths.default_scenarios_dir())
@@ -56,6 +59,8 @@ def run_session(
     matrix = load_capabilities(capabilities)
     for name in targets:
         target_factory(name)  # unknown target names are bad input, before anything runs
+    if any(name in CLOUD_TARGETS for name in targets):
+        cloud_region((cloud or CloudOptions()).cloud)  # an unknown cloud too
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -71,7 +76,7 @@ def run_session(
             scenarios,
             targets,
             matrix,
-            target_factory,
+            functools.partial(target_factory, cloud=cloud),
             run_id,
             concurrency=concurrency,
             listener=FanOut(display, SubunitListener(recorder)),

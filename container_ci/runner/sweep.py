@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from container_ci.errors import InfrastructureError
 from container_ci.naming import Owner, new_run_id
+from container_ci.targets.cloud import CloudOptions
 from container_ci.targets.registry import target_factory
 
 
@@ -14,12 +15,13 @@ def sweep(
     run_id: str | None = None,
     include_live: bool = False,
     dry_run: bool = False,
+    cloud: CloudOptions | None = None,
 ) -> int:
     """Returns 0 when every target was swept, 3 when one could not be reached."""
     exit_code = 0
     owner = Owner.current(new_run_id())  # the sweeper owns nothing itself
     for name in targets:
-        target = target_factory(name)(owner)
+        target = target_factory(name, cloud)(owner)
         try:
             target.connect()
             if dry_run:

@@ -1,0 +1,97 @@
+"""What the cloud targets (`nova`, `container-service`) share: which cloud of
+clouds.yaml to use, the run options that describe it, and turning the
+connection errors of keystoneauth/openstacksdk into one line that names the
+cloud and the endpoint (a user fixing a clouds.yaml wants those two, not a
+traceback)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from container_ci.errors import BadInput, TargetUnavailable
+
+# keystoneauth and openstacksdk log a warning for every failed discovery and
+# retry; the target reports the failure itself, once.
+for _noisy in ("keystoneauth", "openstack", "stevedore"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
+
+DEFAULT_IMAGES = {"base": "cci-guest-base", "alt": "cci-guest-alt"}
+
+
+@dataclass(frozen=True)
+class CloudOptions:
+    """How a cloud target reaches its cloud and what it boots there."""
+
+    cloud: str = ""  # entry of clouds.yaml ($OS_CLOUD when empty)
+    compute_driver: str = ""  # matrix row; empty: ask the cloud (needs admin)
+    flavor: str = ""  # name or id; empty: the smallest flavor
+    network: str = "none"  # "none" (microversion 2.37), "auto", or a network name/id
+    images: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_IMAGES))
+
+
+def cloud_region(cloud: str):
+    """The clouds.yaml entry, or BadInput naming what exists and where it looked."""
+    import openstack.config
+    import openstack.config.loader
+    import openstack.exceptions
+
+    config = openstack.config.OpenStackConfig()
+    if not cloud:
+        raise BadInput("a cloud target needs --cloud NAME (an entry of clouds.yaml) or $OS_CLOUD")
+    try:
+        return config.get_one(cloud=cloud)
+    except openstack.exceptions.ConfigException as exc:
+        known = ", ".join(sorted(config.get_cloud_names())) or "none"
+        looked = config.config_filename or "no clouds.yaml in " + ", ".join(
+            openstack.config.loader.CONFIG_FILES
+        )
+        raise BadInput(f"cloud {cloud!r}: {exc} (clouds: {known}; {looked})") from exc
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+_URL = re.compile(r"https?://[^\s'\":]+(?::\d+)?[^\s'\":]*")
+
+
+def _causes(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def unreachable(cloud: str, endpoint: str, service: str, exc: BaseException) -> TargetUnavailable:
+    """One line: which cloud, which endpoint, why (the socket's own words)."""
+    from keystoneauth1 import exceptions as ksa
+
+    why = ""
+    for cause in _causes(exc):
+        text = str(cause)
+        match = _ERRNO.search(text)
+        if match:
+            why = match.group(1).strip().lower()
+            break
+        if isinstance(cause, ksa.ConnectTimeout):
+            why = "connection timed out"
+            break
+    if not why:
+        why = " ".join(str(exc).split())[:200]
+    return TargetUnavailable(
+        f"cloud {cloud!r}: cannot reach the {service} endpoint {endpoint}: {why}"
+    )
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    from keystoneauth1 import exceptions as ksa
+
+    return any(
+        isinstance(cause, ksa.ConnectFailure | ksa.DiscoveryFailure | ConnectionError)
+        for cause in _causes(exc)
+    )
+
+
+def first_url(text: str) -> str:
+    match = _URL.search(text)
+    return match.group(0) if match else ""
