@@ -17,6 +17,12 @@ ContainerCIGroup = [
         "for it are skipped with the matrix's reason.",
     ),
     cfg.StrOpt(
+        "boot_marker",
+        default="CCI-BOOT-OK",
+        help="Text the guest image prints on its console once booted (container-ci's "
+        "guest prints CCI-BOOT-OK; for CirrOS use 'login:').",
+    ),
+    cfg.StrOpt(
         "capabilities_file",
         default="",
         help="The capability matrix (default: scenarios/capabilities.yaml of container-ci).",
@@ -33,7 +39,29 @@ ContainerCIGroup = [
         choices=["public", "admin", "internal", "publicURL", "adminURL", "internalURL"],
         help="Endpoint type of the container service.",
     ),
+    cfg.StrOpt(
+        "region",
+        default="",
+        help="Region of the container service endpoint (default: the identity region).",
+    ),
+    cfg.StrOpt(
+        "api_microversion",
+        default="1.40",
+        help="Container service API microversion the clients send (placing a container "
+        "on a given host needs 1.39).",
+    ),
     cfg.IntOpt(
         "build_timeout", default=300, help="Seconds a container or server may take to be ready."
+    ),
+    cfg.IntOpt("build_interval", default=1, help="Seconds between status checks."),
+    cfg.StrOpt(
+        "image",
+        default="cirros",
+        help="Image the container service tests run (its name in the service's image driver).",
+    ),
+    cfg.StrOpt(
+        "missing_image",
+        default="container-ci-no-such-image",
+        help="An image name that does not exist, for the bad-image error check.",
     ),
 ]

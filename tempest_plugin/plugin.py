@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from tempest import config
 from tempest.test_discover import plugins
 
 from tempest_plugin import config as plugin_config
@@ -23,4 +24,15 @@ class ContainerCITempestPlugin(plugins.TempestPlugin):
         return [(plugin_config.container_ci_group.name, plugin_config.ContainerCIGroup)]
 
     def get_service_clients(self):
-        return []
+        """The container service clients, as `os_primary.container_service.<Client>()`."""
+        service_config = config.service_client_config("container_ci")
+        return [
+            {
+                "name": "container_service",
+                "service_version": "container_service.v1",
+                "module_path": "tempest_plugin.services.container_service",
+                "client_names": ["ContainersClient", "HostsClient", "ServicesClient"],
+                **service_config,
+                "api_microversion": config.CONF.container_ci.api_microversion,
+            }
+        ]

@@ -3,10 +3,10 @@ carries unique idempotent ids, and skips exactly what the matrix declares."""
 
 from __future__ import annotations
 
-import inspect
 import os
 import subprocess
 import sys
+import unittest
 from pathlib import Path
 
 import pytest
@@ -14,19 +14,36 @@ import pytest
 from container_ci.scenarios.loader import load_capabilities
 from container_ci.scenarios.model import compute_driver_row
 from tempest_plugin.capabilities import unsupported_reason
-from tempest_plugin.tests.api.compute import test_lowest_common_denominator as lcd
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
 MATRIX = load_capabilities(REPO / "scenarios" / "capabilities.yaml")
 
 
+def plugin_test_cases() -> list[unittest.TestCase]:
+    """Every test of the plugin, found the way stestr finds them."""
+    suite = unittest.TestLoader().discover(
+        str(REPO / "tempest_plugin" / "tests"), top_level_dir=str(REPO)
+    )
+    found: list[unittest.TestCase] = []
+    pending: list = [suite]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, unittest.TestSuite):
+            pending.extend(item)
+        else:
+            assert not isinstance(item, unittest.loader._FailedTest), item
+            found.append(item)
+    return found
+
+
 def plugin_tests() -> dict[str, str]:
     """Test method name -> the operation it exercises (from @requires)."""
     found = {}
-    for name, member in inspect.getmembers(lcd.LowestCommonDenominatorTest):
-        if name.startswith("test_"):
-            found[name] = member.container_ci_op
+    for case in plugin_test_cases():
+        op = getattr(getattr(type(case), case._testMethodName), "container_ci_op", None)
+        if op:
+            found[case._testMethodName] = op
     return found
 
 
@@ -58,13 +75,20 @@ def test_tempest_lists_every_plugin_test_without_a_cloud(tmp_path):
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    listed = {
-        line.split(".")[-1].split("[")[0]
-        for line in done.stdout.split()
-        if "tempest_plugin" in line
+    lines = [line for line in done.stdout.split() if line.startswith("tempest_plugin.")]
+    listed = {line.split("[")[0] for line in lines}
+    own = {case.id().split("[")[0] for case in plugin_test_cases()}
+    assert listed == own
+    assert len(lines) == len(own) >= 20
+    classes = {test_id.rsplit(".", 1)[0] for test_id in own}
+    assert {name.rsplit(".", 1)[1] for name in classes} == {
+        "LowestCommonDenominatorTest",
+        "ContainersTest",
+        "ContainerPlacementTest",
+        "ContainerServiceLifecycleScenario",
+        "ServerKeepsItsFilesScenario",
     }
-    assert listed == set(plugin_tests())
-    assert all("[id-" in line for line in done.stdout.split() if "tempest_plugin" in line)
+    assert all("[id-" in line for line in lines)
 
 
 def test_idempotent_ids_are_unique_and_checked_by_tempest():
@@ -94,9 +118,10 @@ def test_skips_are_exactly_the_matrix_gaps(driver):
     assert skipped == expected
     if driver == "libvirt-lxc":  # Nova's support matrix: no console log, suspend, snapshot
         assert set(skipped) == {
-            "test_console_output",
+            "test_console_output_has_the_boot_marker",
             "test_suspend_resume",
             "test_snapshot_and_boot_from_it",
+            "test_server_from_a_snapshot_has_the_file",
         }
         assert "(operation.suspend) missing for libvirt-lxc" in skipped["test_suspend_resume"]
 
@@ -104,3 +129,29 @@ def test_skips_are_exactly_the_matrix_gaps(driver):
 def test_unknown_driver_skips_with_a_clear_reason():
     reason = unsupported_reason("hyperv", "boot")
     assert reason and "no capabilities declared for compute driver 'hyperv'" in reason
+
+
+def test_service_clients_are_registered_for_tempest(tmp_path, monkeypatch):
+    """What `get_service_clients` returns is what Tempest's registry takes:
+    tests reach `os_primary.container_service.ContainersClient()`."""
+    from tempest import config as tempest_config
+    from tempest.lib.services import clients
+    from tempest.tests.lib import fake_credentials
+
+    from tempest_plugin.plugin import ContainerCITempestPlugin
+    from tempest_plugin.services.container_service import ContainersClient, ServicesClient
+
+    monkeypatch.setenv("TEMPEST_CONFIG_DIR", str(tmp_path))  # no tempest.conf: defaults
+    tempest_config.CONF.set_config_path(str(tmp_path))
+    (params,) = ContainerCITempestPlugin().get_service_clients()
+    assert params["service"] == "container" and params["api_microversion"] == "1.40"
+    # Tempest's own registry got them from the plugin manager when its
+    # configuration loaded; ServiceClients adds every registered module.
+    service_clients = clients.ServiceClients(
+        fake_credentials.FakeKeystoneV3Credentials(), "http://127.0.0.1:5000/v3"
+    )
+    containers = service_clients.container_service.ContainersClient()
+    assert isinstance(containers, ContainersClient)
+    assert containers.api_microversion == "1.40"
+    assert containers.service == "container"
+    assert isinstance(service_clients.container_service.ServicesClient(), ServicesClient)

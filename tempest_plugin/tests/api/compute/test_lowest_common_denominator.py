@@ -2,11 +2,16 @@
 API. A test of an operation the configured driver lacks is skipped with the
 capability matrix's reason."""
 
+import time
+
+from tempest import config
 from tempest.api.compute import base
 from tempest.common import waiters
 from tempest.lib import decorators
 
 from tempest_plugin.capabilities import requires
+
+CONF = config.CONF
 
 
 class LowestCommonDenominatorTest(base.BaseV2ComputeTest):
@@ -26,10 +31,17 @@ class LowestCommonDenominatorTest(base.BaseV2ComputeTest):
 
     @decorators.idempotent_id("a3c7b0d4-7e19-4f66-8a51-2f5b7d9c0e22")
     @requires("console")
-    def test_console_output(self):
+    def test_console_output_has_the_boot_marker(self):
         server = self._server()
-        output = self.servers_client.get_console_output(server["id"])["output"]
-        self.assertIsInstance(output, str)
+        marker = CONF.container_ci.boot_marker
+        deadline = time.monotonic() + CONF.container_ci.build_timeout
+        output = ""
+        while marker not in output:
+            if time.monotonic() > deadline:
+                tail = "\n".join(output.splitlines()[-5:]) or "(nothing)"
+                self.fail(f"console never showed {marker!r}; last lines:\n{tail}")
+            time.sleep(CONF.container_ci.build_interval)
+            output = self.servers_client.get_console_output(server["id"])["output"] or ""
 
     @decorators.idempotent_id("c8f1e2a9-0b4d-4c7e-9f3a-6d5e8b1a2c33")
     @requires("reboot")
@@ -83,6 +95,17 @@ class LowestCommonDenominatorTest(base.BaseV2ComputeTest):
         image = self.create_image_from_server(server["id"], wait_until="ACTIVE")
         copy = self.create_test_server(image_id=image["id"], wait_until="ACTIVE")
         self.assertEqual(image["id"], copy["image"]["id"])
+
+    @decorators.idempotent_id("4f6b8d0e-2a5c-4e7f-9b1d-3e5a7c9d1f00")
+    @requires("boot")
+    def test_metadata_set_show_and_delete(self):
+        server = self._server()
+        self.servers_client.set_server_metadata(server["id"], {"container-ci": "yes"})
+        shown = self.servers_client.show_server_metadata_item(server["id"], "container-ci")
+        self.assertEqual({"container-ci": "yes"}, shown["meta"])
+        self.servers_client.delete_server_metadata_item(server["id"], "container-ci")
+        remaining = self.servers_client.list_server_metadata(server["id"])["metadata"]
+        self.assertNotIn("container-ci", remaining)
 
     @decorators.idempotent_id("3e5a7c9d-1f4b-4d6e-8a0c-2d4f6b8c0e99")
     @requires("delete")

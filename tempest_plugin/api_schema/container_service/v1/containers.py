@@ -1,0 +1,113 @@
+"""Response schemas of the container service API (v1), from its API reference
+(Zun's api-ref: containers, hosts, services). Checked on every response, as
+Tempest's own clients do: a field the tests rely on that goes missing, or
+changes type, fails the call."""
+
+_nullable_string = {"type": ["string", "null"]}
+
+link = {
+    "type": "object",
+    "properties": {"href": {"type": "string", "format": "uri"}, "rel": {"type": "string"}},
+    "required": ["href", "rel"],
+}
+
+STATUSES = [
+    "Error",
+    "Running",
+    "Stopped",
+    "Paused",
+    "Unknown",
+    "Creating",
+    "Created",
+    "Deleted",
+    "Deleting",
+    "Rebuilding",
+    "Dead",
+    "Restarting",
+]
+
+container = {
+    "type": "object",
+    "properties": {
+        "uuid": {"type": "string", "format": "uuid"},
+        "name": _nullable_string,
+        "image": {"type": "string"},
+        "status": {"type": "string", "enum": STATUSES},
+        "status_reason": _nullable_string,
+        "status_detail": _nullable_string,
+        "task_state": _nullable_string,
+        "host": _nullable_string,
+        "command": {"type": ["array", "string", "null"]},
+        "labels": {"type": ["object", "null"]},
+        "links": {"type": "array", "items": link},
+    },
+    "required": ["uuid", "name", "image", "status", "status_reason", "task_state", "host", "links"],
+}
+
+create_container = {"status_code": [202], "response_body": container}
+show_container = {"status_code": [200], "response_body": container}
+list_containers = {
+    "status_code": [200],
+    "response_body": {
+        "type": "object",
+        "properties": {
+            "containers": {"type": "array", "items": container},
+            "next": _nullable_string,
+        },
+        "required": ["containers"],
+    },
+}
+# Actions answer 202 with no body; delete 204.
+container_action = {"status_code": [202]}
+delete_container = {"status_code": [204]}
+execute_command = {
+    "status_code": [200],
+    "response_body": {
+        "type": "object",
+        "properties": {
+            "output": _nullable_string,
+            "exit_code": {"type": ["integer", "null"]},
+            "exec_id": _nullable_string,
+            "url": _nullable_string,
+        },
+        "required": ["output", "exit_code", "exec_id", "url"],
+    },
+}
+
+host = {
+    "type": "object",
+    "properties": {
+        "uuid": {"type": "string", "format": "uuid"},
+        "hostname": {"type": "string"},
+        "total_containers": {"type": "integer"},
+        "links": {"type": "array", "items": link},
+    },
+    "required": ["uuid", "hostname", "total_containers"],
+}
+list_hosts = {
+    "status_code": [200],
+    "response_body": {
+        "type": "object",
+        "properties": {"hosts": {"type": "array", "items": host}, "next": _nullable_string},
+        "required": ["hosts"],
+    },
+}
+
+service = {
+    "type": "object",
+    "properties": {
+        "binary": {"type": "string"},
+        "host": {"type": "string"},
+        "disabled": {"type": "boolean"},
+        "disabled_reason": _nullable_string,
+    },
+    "required": ["binary", "host", "disabled"],
+}
+update_service = {
+    "status_code": [200],
+    "response_body": {
+        "type": "object",
+        "properties": {"service": service},
+        "required": ["service"],
+    },
+}
