@@ -52,7 +52,14 @@ class PairExecution:
         self.abandoned = abandoned
         self.on_step = on_step
         self.ledger = Ledger()
-        self.context = StepContext(target, scenario, run_id, self.ledger)
+        console = matrix.capability(self.row, "console")
+        self.context = StepContext(
+            target,
+            scenario,
+            run_id,
+            self.ledger,
+            console_unsupported="" if console.supported else console.reason,
+        )
 
     def run(self) -> PairResult:
         started = now()

@@ -132,14 +132,18 @@ class NovaTarget(Target):
         return drivers.pop()
 
     def _pick_flavor(self) -> str:
+        import openstack.exceptions
+
         with self._api("find a flavor"):
             if self.options.flavor:
-                flavor = self.conn.compute.find_flavor(self.options.flavor, ignore_missing=True)
-                if flavor is None:
+                try:
+                    return self.conn.compute.find_flavor(
+                        self.options.flavor, ignore_missing=False
+                    ).id
+                except openstack.exceptions.NotFoundException as exc:
                     raise TargetUnavailable(
                         f"cloud {self.options.cloud!r}: no flavor {self.options.flavor!r}"
-                    )
-                return flavor.id
+                    ) from exc
             flavors = sorted(self.conn.compute.flavors(), key=lambda f: (f.ram, f.vcpus, f.disk))
             if not flavors:
                 raise TargetUnavailable(f"cloud {self.options.cloud!r}: no flavors")
@@ -153,7 +157,7 @@ class NovaTarget(Target):
         try:
             yield
         except (Unsupported, ExpectationFailed, InfrastructureError, ImageNotFound):
-            raise
+            raise  # TargetUnavailable is an InfrastructureError
         except openstack.exceptions.HttpException as exc:
             status = exc.status_code or 0
             message = f"nova: {what}: {exc.details or exc.message} (HTTP {status})"
@@ -170,11 +174,15 @@ class NovaTarget(Target):
         return self.options.images.get(ref, ref)
 
     def _image_id(self, ref: str) -> str:
-        with self._api(f"find image {ref}"):
-            image = self.conn.image.find_image(ref, ignore_missing=True)
-        if image is None:
-            raise ImageNotFound(f"cloud {self.options.cloud!r} has no image {ref!r}")
-        return image.id
+        import openstack.exceptions
+
+        try:
+            with self._api(f"find image {ref}"):
+                return self.conn.image.find_image(ref, ignore_missing=False).id
+        except ExpectationFailed as exc:
+            if isinstance(exc.__cause__, openstack.exceptions.NotFoundException):
+                raise ImageNotFound(f"cloud {self.options.cloud!r} has no image {ref!r}") from exc
+            raise
 
     def delete_image(self, image: str) -> None:
         with self._api(f"delete image {image}"):

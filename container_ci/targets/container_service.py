@@ -1,0 +1,261 @@
+"""The `container-service` target: an instance is a container managed by the
+cloud's container service (the role Zun plays), through its v1 REST API on a
+keystoneauth session from clouds.yaml.
+
+The service has no event stream for users: waits poll. A container with a
+task in progress (`task_state`) is transitional whatever its status says."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from collections.abc import Iterator
+
+from container_ci import naming
+from container_ci.errors import (
+    ExpectationFailed,
+    ImageNotFound,
+    InfrastructureError,
+    StepTimeout,
+    TargetUnavailable,
+    Unsupported,
+)
+from container_ci.naming import Owner
+from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
+from container_ci.targets.cloud import CloudOptions, cloud_region, is_connection_error, unreachable
+
+SERVICE_TYPE = "container"
+MICROVERSION = "container 1.40"
+POLL_INTERVAL = 1.0
+STOP_TIMEOUT = 10
+
+STATUS_STATES = {
+    "Running": State.ACTIVE,
+    "Stopped": State.SHUTOFF,
+    "Dead": State.SHUTOFF,
+    "Paused": State.PAUSED,
+    "Error": State.ERROR,
+    "Deleted": State.GONE,
+}
+
+
+class ContainerServiceTarget(Target):
+    name = "container-service"
+
+    def __init__(self, owner: Owner, options: CloudOptions) -> None:
+        super().__init__(owner)
+        self.waiter.poll_interval = POLL_INTERVAL
+        self.options = options
+        self.region = cloud_region(options.cloud)
+        self.api = None
+
+    # -- connection -------------------------------------------------------
+    def connect(self) -> str:
+        import openstack
+        from keystoneauth1 import adapter
+
+        cloud = self.options.cloud
+        auth_url = self.region.config.get("auth", {}).get("auth_url", "(no auth_url)")
+        conn = openstack.connection.Connection(config=self.region)
+        try:
+            conn.authorize()
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise unreachable(cloud, auth_url, "identity", exc) from exc
+            raise TargetUnavailable(f"cloud {cloud!r}: identity at {auth_url}: {exc}") from exc
+        self.api = adapter.Adapter(
+            session=conn.session,
+            service_type=SERVICE_TYPE,
+            interface="public",
+            region_name=self.region.region_name,
+            additional_headers={"OpenStack-API-Version": MICROVERSION},
+        )
+        try:
+            endpoint = self.api.get_endpoint()
+        except Exception as exc:  # noqa: BLE001
+            raise TargetUnavailable(
+                f"cloud {cloud!r}: no {SERVICE_TYPE} endpoint in the catalog: {exc}"
+            ) from exc
+        if not endpoint:
+            raise TargetUnavailable(f"cloud {cloud!r}: no {SERVICE_TYPE} endpoint in the catalog")
+        try:
+            response = self.api.get("/v1/containers", params={"limit": 1})
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise unreachable(cloud, endpoint, "container service", exc) from exc
+            raise TargetUnavailable(
+                f"cloud {cloud!r}: container service at {endpoint}: {exc}"
+            ) from exc
+        version = response.headers.get("OpenStack-API-Version", MICROVERSION)
+        return f"{version} at {endpoint}"
+
+    def close(self) -> None:
+        self.api = None
+
+    @contextlib.contextmanager
+    def _call(self, what: str) -> Iterator[None]:
+        from keystoneauth1 import exceptions as ksa
+
+        try:
+            yield
+        except (Unsupported, ExpectationFailed, InfrastructureError, ImageNotFound):
+            raise
+        except ksa.HttpError as exc:
+            message = f"container service: {what}: {_error_detail(exc)} (HTTP {exc.http_status})"
+            if exc.http_status >= 500 or exc.http_status == 401:
+                raise InfrastructureError(message) from exc
+            raise ExpectationFailed(message) from exc
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise InfrastructureError(f"container service: {what}: unreachable: {exc}") from exc
+            raise InfrastructureError(f"container service: {what}: {exc}") from exc
+
+    # -- images -----------------------------------------------------------
+    def resolve_image(self, ref: str) -> str:
+        return self.options.images.get(ref, ref)
+
+    def delete_image(self, image: str) -> None:
+        """Nothing to do: this target takes no snapshots (see the matrix)."""
+
+    # -- lifecycle --------------------------------------------------------
+    def create(self, name: str, image: str, scenario: str) -> Instance:
+        from keystoneauth1 import exceptions as ksa
+
+        body = {
+            "name": name,
+            "image": image,
+            "labels": naming.labels(self.owner, naming.KIND_INSTANCE, scenario),
+        }
+        try:
+            with self._call(f"create {name}"):
+                created = self.api.post("/v1/containers", json=body).json()
+        except ExpectationFailed as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ksa.NotFound) and "image" in _error_detail(cause).lower():
+                raise ImageNotFound(str(exc)) from exc
+            raise
+        instance = Instance(id=created["uuid"], name=name, image=image, scenario=scenario)
+        self._wait_created(instance)
+        with self._call(f"start {name}"):
+            self.api.post(f"/v1/containers/{instance.id}/start")
+        return instance
+
+    def _wait_created(self, instance: Instance) -> None:
+        """Creation pulls the image; a missing image ends in Error: clean up, say so."""
+        seen: dict = {}
+
+        def settled() -> bool:
+            seen.update(self._show(instance) or {"status": "Deleted"})
+            return not seen.get("task_state") and seen["status"] != "Creating"
+
+        if not self.waiter.wait_until(settled, 300.0):
+            raise StepTimeout(f"{instance.name} still {seen.get('status')} after 300s")
+        if seen["status"] == "Error":
+            reason = seen.get("status_reason") or "no reason given"
+            with contextlib.suppress(Exception):
+                self.delete(instance)
+            if "image" in reason.lower() and "not" in reason.lower():
+                raise ImageNotFound(f"{instance.name}: {reason}")
+            raise ExpectationFailed(f"{instance.name} went to Error: {reason}")
+
+    def _show(self, instance: Instance) -> dict | None:
+        from keystoneauth1 import exceptions as ksa
+
+        with self._call(f"show {instance.name}"):
+            try:
+                return self.api.get(f"/v1/containers/{instance.id}").json()
+            except ksa.NotFound:
+                return None
+
+    def state(self, instance: Instance) -> State:
+        shown = self._show(instance)
+        if shown is None:
+            return State.GONE
+        if shown.get("task_state"):
+            return State.BUILDING
+        return STATUS_STATES.get(shown.get("status", ""), State.BUILDING)
+
+    def identity(self, instance: Instance) -> str:
+        shown = self._show(instance)
+        if shown is None:
+            raise ExpectationFailed(f"{instance.name} is gone")
+        return shown["uuid"]
+
+    def console_log(self, instance: Instance) -> str:
+        with self._call(f"logs of {instance.name}"):
+            response = self.api.get(f"/v1/containers/{instance.id}/logs")
+        try:
+            text = response.json()
+        except ValueError:
+            return response.text
+        return text if isinstance(text, str) else str(text)
+
+    def exec(self, instance: Instance, argv: list[str], timeout: float) -> ExecResult:
+        params = {"command": shlex.join(argv), "run": "true"}
+        with self._call(f"exec in {instance.name}"):
+            result = self.api.post(f"/v1/containers/{instance.id}/execute", params=params).json()
+        exit_code = result.get("exit_code")
+        if exit_code is None:
+            raise ExpectationFailed(f"exec in {instance.name}: the service gave no exit code")
+        return ExecResult(exit_code=int(exit_code), stdout=result.get("output") or "", stderr="")
+
+    def _action(self, action: str, instance: Instance, params: dict | None = None) -> None:
+        with self._call(f"{action} {instance.name}"):
+            self.api.post(f"/v1/containers/{instance.id}/{action}", params=params or {})
+
+    def reboot(self, instance: Instance) -> None:
+        self._action("reboot", instance, {"timeout": STOP_TIMEOUT})
+
+    def stop(self, instance: Instance) -> None:
+        self._action("stop", instance, {"timeout": STOP_TIMEOUT})
+
+    def start(self, instance: Instance) -> None:
+        self._action("start", instance)
+
+    def pause(self, instance: Instance) -> None:
+        self._action("pause", instance)
+
+    def unpause(self, instance: Instance) -> None:
+        self._action("unpause", instance)
+
+    def snapshot(self, instance: Instance, alias: str) -> str:
+        raise Unsupported("snapshot", "the container-service target does not boot from commits")
+
+    def rebuild(self, instance: Instance, image: str) -> Instance:
+        self._action("rebuild", instance, {"image": image})
+        return Instance(id=instance.id, name=instance.name, image=image, scenario=instance.scenario)
+
+    def delete(self, instance: Instance) -> None:
+        from keystoneauth1 import exceptions as ksa
+
+        with self._call(f"delete {instance.name}"), contextlib.suppress(ksa.NotFound):
+            self.api.delete(
+                f"/v1/containers/{instance.id}", params={"force": "true", "stop": "true"}
+            )
+
+    # -- sweeping ---------------------------------------------------------
+    def list_owned(self) -> list[OwnedResource]:
+        found = []
+        with self._call("list containers"):
+            containers = self.api.get("/v1/containers").json().get("containers", [])
+        for container in containers:
+            labels = container.get("labels") or {}
+            if labels.get(naming.LABEL_OWNER) == naming.OWNER_VALUE:
+                found.append(
+                    OwnedResource.from_labels(naming.KIND_INSTANCE, container["uuid"], labels)
+                )
+        return found
+
+    def remove(self, resource: OwnedResource) -> None:
+        instance = Instance(id=resource.name, name=resource.name, image="")
+        self.delete(instance)
+        self.wait_for_state(instance, State.GONE, timeout=300.0)
+
+
+def _error_detail(exc) -> str:
+    """The service's `{"errors": [{"detail": ...}]}`, else the exception's text."""
+    response = getattr(exc, "response", None)
+    with contextlib.suppress(Exception):
+        errors = response.json()["errors"]
+        return "; ".join(e.get("detail") or e.get("title") or "" for e in errors)
+    return getattr(exc, "message", "") or str(exc)

@@ -1,0 +1,191 @@
+"""The cloud targets (`nova`, `container-service`) offline: the real
+openstacksdk/keystoneauth code talks HTTP to a loopback server answering in
+the APIs' recorded shapes (fake_cloud.py); only the cloud is not real."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_cloud import FakeCloud
+
+from container_ci import cli
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = REPO / "scenarios"
+CLI = [sys.executable, "-m", "container_ci.cli"]
+
+
+@pytest.fixture
+def cloud(tmp_path, monkeypatch):
+    # The fake cloud settles at once: poll it briskly (a real cloud: once a second).
+    monkeypatch.setattr("container_ci.targets.nova.POLL_INTERVAL", 0.02)
+    monkeypatch.setattr("container_ci.targets.container_service.POLL_INTERVAL", 0.02)
+    with FakeCloud() as fake:
+        clouds = tmp_path / "clouds.yaml"
+        clouds.write_text(fake.clouds_yaml("fake"))
+        monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+        monkeypatch.delenv("OS_CLOUD", raising=False)
+        yield fake
+
+
+def run(tmp_path, *args) -> tuple[int, dict]:
+    output = tmp_path / "out"
+    code = cli.main(["run", "--no-record", "--plain", "--output", str(output), *args])
+    return code, json.loads((output / "summary.json").read_text())
+
+
+def steps_of(summary: dict) -> dict[str, tuple[str, str]]:
+    (pair,) = summary["results"]
+    return {step["name"]: (step["status"], step["message"]) for step in pair["steps"]}
+
+
+def test_nova_lifecycle_skips_what_the_drivers_row_lacks(cloud, tmp_path):
+    code, summary = run(
+        tmp_path,
+        "--target",
+        "nova",
+        "--cloud",
+        "fake",
+        "--scenario",
+        str(SCENARIOS / "lifecycle.yaml"),
+    )
+    assert code == 0, summary
+    steps = steps_of(summary)
+    # The row was found by asking the cloud: hypervisor type LXC -> libvirt-lxc.
+    assert steps["console shows the boot marker"][0] == "skipped"
+    assert "nova/libvirt-lxc does not support console" in steps["console shows the boot marker"][1]
+    assert steps["agent check (exec inside the guest)"][0] == "skipped"
+    for name in (
+        "boot vm",
+        "reboot vm",
+        "stop vm",
+        "start vm",
+        "pause vm",
+        "unpause vm",
+        "delete vm",
+    ):
+        assert steps[name][0] == "passed", (name, steps[name])
+    assert "console not checked" in steps["reboot vm"][1]
+    assert cloud.servers == {}, "the run left servers behind"
+
+
+def test_nova_snapshot_on_a_driver_with_snapshots(cloud, tmp_path):
+    cloud.hypervisor_type = "QEMU"
+    code, summary = run(
+        tmp_path,
+        "--target",
+        "nova",
+        "--cloud",
+        "fake",
+        "--scenario",
+        str(SCENARIOS / "snapshot.yaml"),
+    )
+    assert code == 0, summary
+    assert summary["targets"][0]["version"].endswith("driver libvirt-kvm-x86")
+    assert all(status != "failed" for status, _ in steps_of(summary).values())
+    (pair,) = summary["results"]
+    snapshots = [step for step in pair["steps"] if step["op"] == "snapshot"]
+    assert snapshots and all(step["status"] == "passed" for step in snapshots)
+    assert cloud.servers == {}
+    assert {image["name"] for image in cloud.images.values()} == {"cci-guest-base", "cci-guest-alt"}
+
+
+def test_explicit_compute_driver_and_a_missing_image(cloud, tmp_path):
+    code, summary = run(
+        tmp_path,
+        "--target",
+        "nova",
+        "--cloud",
+        "fake",
+        "--compute-driver",
+        "libvirt-kvm-x86",
+        "--scenario",
+        str(SCENARIOS / "bad-image.yaml"),
+    )
+    assert code == 0, summary
+    assert not any(path.endswith("os-hypervisors/detail") for _method, path in cloud.requests)
+
+
+def test_a_compute_driver_without_a_row_makes_the_target_unavailable(cloud, tmp_path):
+    cloud.hypervisor_type = "ironic"
+    code, summary = run(
+        tmp_path,
+        "--target",
+        "nova",
+        "--cloud",
+        "fake",
+        "--scenario",
+        str(SCENARIOS / "lifecycle.yaml"),
+    )
+    assert code == 3
+    assert "no capabilities declared for 'nova/ironic'" in summary["results"][0]["message"]
+
+
+def test_container_service_lifecycle(cloud, tmp_path):
+    code, summary = run(
+        tmp_path,
+        "--target",
+        "container-service",
+        "--cloud",
+        "fake",
+        "--scenario",
+        str(SCENARIOS / "lifecycle.yaml"),
+    )
+    steps = steps_of(summary)
+    assert code == 0, steps
+    assert steps["exec reports a failing command's exit code"][0] == "passed"
+    assert cloud.containers == {}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_endpoint_is_one_clear_line(tmp_path):
+    port = free_port()  # nothing listens there
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(FakeCloud.clouds_yaml_for(f"http://127.0.0.1:{port}", "devstack"))
+    done = subprocess.run(
+        [
+            *CLI,
+            "run",
+            "--target",
+            "nova",
+            "--cloud",
+            "devstack",
+            "--scenario",
+            str(SCENARIOS / "lifecycle.yaml"),
+            "--no-record",
+            "--plain",
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        env={"OS_CLIENT_CONFIG_FILE": str(clouds), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        check=False,
+        timeout=120,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output
+    expected = (
+        f"cloud 'devstack': cannot reach the identity endpoint "
+        f"http://127.0.0.1:{port}/identity/v3: connection refused"
+    )
+    assert expected in output
+    assert "Traceback" not in output
+
+
+def test_unknown_cloud_is_bad_input(cloud, tmp_path, capsys):
+    code = cli.main(
+        ["run", "--target", "nova", "--cloud", "nope", "--no-record", "--output", str(tmp_path)]
+    )
+    assert code == 2
+    assert "cloud 'nope'" in capsys.readouterr().err
