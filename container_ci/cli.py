@@ -194,6 +194,34 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dry-run", action="store_true", help="list, remove nothing")
     _add_cloud_options(sweep)
 
+    tempest = commands.add_parser(
+        "tempest",
+        help="run the Tempest plugin's tests against a cloud (a devstack), results recorded",
+        description="Run the plugin's compute or container-service tests with `tempest run` "
+        "in a tempest workspace under the data dir, against the cloud named by --cloud "
+        "(clouds.yaml; a tempest.conf is written from it) or by --tempest-conf (a devstack's "
+        "own tempest.conf; the plugin's settings are added). The driver's row of the "
+        "capability matrix decides the skips. Subunit goes to OUTPUT/tempest.subunit and "
+        "into the stability store.",
+    )
+    tempest.add_argument("--suite", choices=("compute", "container-service"), default="compute")
+    tempest.add_argument(
+        "--tempest-conf",
+        type=Path,
+        default=Path(os.environ["TEMPEST_CONF"]) if os.environ.get("TEMPEST_CONF") else None,
+        metavar="FILE",
+        help="an existing tempest.conf, e.g. a devstack's (default: $TEMPEST_CONF)",
+    )
+    tempest.add_argument("--regex", default="", help="tests to run (default: the suite's)")
+    tempest.add_argument("--workspace", type=Path, help="default: DATA_DIR/tempest/SUITE-DRIVER")
+    tempest.add_argument("--output", type=Path, default=Path("results/tempest"), metavar="DIR")
+    tempest.add_argument(
+        "--job", default="", help="job name in the store (default: tempest-DRIVER)"
+    )
+    tempest.add_argument("--db", metavar="URL", help="stability store (default: as `run`)")
+    tempest.add_argument("--no-record", action="store_true")
+    _add_cloud_options(tempest)
+
     capabilities = commands.add_parser(
         "capabilities",
         help="the capability matrix: seed compute-driver rows from Nova's support matrix",
@@ -359,6 +387,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_tempest(args: argparse.Namespace) -> int:
+    from container_ci import tempest_run
+
+    if not args.compute_driver:
+        raise BadInput("container-ci tempest needs --compute-driver (the matrix row to apply)")
+    run = tempest_run.TempestRun(
+        suite=args.suite,
+        compute_driver=args.compute_driver,
+        workspace=args.workspace or tempest_run.default_workspace(args.suite, args.compute_driver),
+        output=args.output,
+        cloud=_cloud_options(args),
+        tempest_conf=args.tempest_conf,
+        regex=args.regex,
+    )
+    return tempest_run.run_tempest(run, None if args.no_record else (args.db or ""), args.job)
+
+
 def cmd_capabilities(args: argparse.Namespace) -> int:
     from container_ci.scenarios.nova_support_matrix import (
         read_support_matrix,
@@ -380,6 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sweep": cmd_sweep,
         "stability": cmd_stability,
         "capabilities": cmd_capabilities,
+        "tempest": cmd_tempest,
     }[args.command]
     try:
         return handler(args)

@@ -1,0 +1,186 @@
+"""`container-ci tempest`: run the plugin's Tempest tests against a cloud the
+user names, with the driver's row of the capability matrix applied, and keep
+the results where the stability ingest reads them.
+
+The configuration comes from one of two places: a devstack's own
+tempest.conf (`--tempest-conf`, e.g. /opt/stack/tempest/etc/tempest.conf),
+to which the plugin's settings are added; or a clouds.yaml entry, from which
+a tempest.conf is written (pre-provisioned credentials from the entry, the
+images and flavor looked up in the cloud). Either way the workspace is a
+real `tempest init` workspace under the data dir, so the run can be
+repeated or inspected with tempest's own commands."""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from container_ci import paths
+from container_ci.errors import BadInput, TargetUnavailable
+from container_ci.targets.cloud import CloudOptions, cloud_region
+
+# Which of the plugin's tests a suite runs.
+SUITES = {
+    "compute": r"^tempest_plugin\.tests\.(api\.compute|scenario\.test_server)",
+    "container-service": (
+        r"^tempest_plugin\.tests\.(api\.container_service|scenario\.test_container)"
+    ),
+}
+SUBUNIT_NAME = "tempest.subunit"
+
+
+@dataclass(frozen=True)
+class TempestRun:
+    suite: str
+    compute_driver: str
+    workspace: Path
+    output: Path
+    cloud: CloudOptions
+    tempest_conf: Path | None = None
+    regex: str = ""
+
+    @property
+    def test_regex(self) -> str:
+        return self.regex or SUITES[self.suite]
+
+
+def tempest_bin(name: str = "tempest") -> str:
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
+
+
+def ensure_workspace(workspace: Path) -> None:
+    """`tempest init` once; its etc/tempest.conf is rewritten on every run."""
+    if (workspace / ".stestr.conf").exists():
+        return
+    workspace.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [tempest_bin(), "init", str(workspace)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise BadInput(f"tempest init {workspace} failed: {done.stderr.strip()[-500:]}")
+
+
+def plugin_settings(run: TempestRun) -> dict[str, dict[str, str]]:
+    return {
+        "container_ci": {
+            "compute_driver": run.compute_driver,
+            "capabilities_file": str(paths.default_scenarios_dir() / "capabilities.yaml"),
+            "container_service_available": str(run.suite == "container-service").lower(),
+        }
+    }
+
+
+def config_from_cloud(run: TempestRun, workspace: Path) -> configparser.ConfigParser:
+    """tempest.conf for a clouds.yaml entry, with its user as the one test account."""
+    import openstack
+
+    region = cloud_region(run.cloud.cloud)
+    auth = region.config.get("auth", {})
+    conn = openstack.connection.Connection(config=region)
+    try:
+        images = {
+            ref: conn.image.find_image(name, ignore_missing=False).id
+            for ref, name in run.cloud.images.items()
+        }
+        flavors = sorted(conn.compute.flavors(), key=lambda f: (f.ram, f.vcpus, f.disk))
+    except Exception as exc:  # noqa: BLE001 - one line: which cloud, what failed
+        raise TargetUnavailable(f"cloud {run.cloud.cloud!r}: {' '.join(str(exc).split())}") from exc
+    flavor = run.cloud.flavor or (flavors[0].id if flavors else "")
+    accounts = workspace / "etc" / "accounts.yaml"
+    accounts.write_text(
+        "- username: {u}\n  password: {p}\n  project_name: {t}\n  user_domain_name: {ud}\n"
+        "  project_domain_name: {pd}\n".format(
+            u=auth.get("username", ""),
+            p=auth.get("password", ""),
+            t=auth.get("project_name", ""),
+            ud=auth.get("user_domain_name", "Default"),
+            pd=auth.get("project_domain_name", "Default"),
+        )
+    )
+    accounts.chmod(0o600)
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_dict(
+        {
+            "DEFAULT": {"log_dir": str(workspace / "logs"), "log_file": "tempest.log"},
+            "auth": {
+                "use_dynamic_credentials": "false",
+                "test_accounts_file": str(accounts),
+                "default_credentials_domain_name": auth.get("user_domain_name", "Default"),
+            },
+            "identity": {
+                "uri_v3": auth.get("auth_url", ""),
+                "auth_version": "v3",
+                "region": region.region_name or "RegionOne",
+            },
+            "compute": {
+                "image_ref": images.get("base", ""),
+                "image_ref_alt": images.get("alt", images.get("base", "")),
+                "flavor_ref": flavor,
+                "flavor_ref_alt": flavor,
+            },
+            "validation": {"run_validation": "false"},
+            "service_available": {"neutron": str(run.cloud.network != "none").lower()},
+        }
+    )
+    return parser
+
+
+def write_config(run: TempestRun) -> Path:
+    ensure_workspace(run.workspace)
+    conf_path = run.workspace / "etc" / "tempest.conf"
+    if run.tempest_conf:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            with run.tempest_conf.open() as stream:
+                parser.read_file(stream)
+        except (OSError, configparser.Error) as exc:
+            raise BadInput(f"{run.tempest_conf}: cannot read: {exc}") from exc
+    elif run.cloud.cloud:
+        parser = config_from_cloud(run, run.workspace)
+    else:
+        raise BadInput(
+            "name the cloud: --cloud NAME (clouds.yaml, or $OS_CLOUD) or --tempest-conf FILE "
+            "(e.g. a devstack's /opt/stack/tempest/etc/tempest.conf)"
+        )
+    parser.read_dict(plugin_settings(run))
+    with conf_path.open("w") as stream:
+        parser.write(stream)
+    return conf_path
+
+
+def run_tempest(run: TempestRun, record_db: str | None = "", job: str = "") -> int:
+    """Run the suite; subunit into `output`; recorded in the stability store."""
+    write_config(run)
+    run.output.mkdir(parents=True, exist_ok=True)
+    print(f"tempest: workspace {run.workspace}, tests {run.test_regex}", flush=True)
+    done = subprocess.run(
+        [tempest_bin(), "run", "--regex", run.test_regex, "--concurrency", "2"],
+        cwd=run.workspace,
+        check=False,
+    )
+    subunit = run.output / SUBUNIT_NAME
+    with subunit.open("wb") as stream:
+        last = subprocess.run(
+            [tempest_bin("stestr"), "last", "--subunit"],
+            cwd=run.workspace,
+            stdout=stream,
+            check=False,
+        )
+    if last.returncode != 0:
+        print(f"tempest: no results to keep (stestr last exited {last.returncode})")
+        subunit.unlink(missing_ok=True)
+        return done.returncode or 3
+    print(f"tempest: results {subunit}")
+    if record_db is not None:
+        from container_ci.stability import commands as stability
+
+        stability.ingest(record_db or None, [subunit], job or f"tempest-{run.compute_driver}", {})
+    return done.returncode
+
+
+def default_workspace(suite: str, driver: str) -> Path:
+    return paths.data_dir() / "tempest" / f"{suite}-{driver}"

@@ -1,0 +1,92 @@
+"""`container-ci tempest`: the workspace and tempest.conf it prepares, from a
+clouds.yaml entry (looked up in a loopback cloud) or a devstack's tempest.conf,
+are what real Tempest reads: the plugin's tests list in that workspace."""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+
+import pytest
+from fake_cloud import FakeCloud
+
+from container_ci import cli, tempest_run
+from container_ci.targets.cloud import CloudOptions
+
+
+@pytest.fixture
+def cloud(tmp_path, monkeypatch):
+    with FakeCloud() as fake:
+        clouds = tmp_path / "clouds.yaml"
+        clouds.write_text(fake.clouds_yaml("devstack"))
+        monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+        monkeypatch.setenv("HOME", str(tmp_path))  # tempest init registers workspaces there
+        yield fake
+
+
+def read_conf(path):
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path)
+    return parser
+
+
+def test_config_from_a_cloud_entry(cloud, tmp_path):
+    run = tempest_run.TempestRun(
+        suite="compute",
+        compute_driver="libvirt-lxc",
+        workspace=tmp_path / "ws",
+        output=tmp_path / "out",
+        cloud=CloudOptions(cloud="devstack"),
+    )
+    conf = read_conf(tempest_run.write_config(run))
+    base = next(i["id"] for i in cloud.images.values() if i["name"] == "cci-guest-base")
+    alt = next(i["id"] for i in cloud.images.values() if i["name"] == "cci-guest-alt")
+    assert (conf["compute"]["image_ref"], conf["compute"]["image_ref_alt"]) == (base, alt)
+    assert conf["compute"]["flavor_ref"] == "c1"
+    assert conf["identity"]["uri_v3"] == f"{cloud.url}/identity/v3"
+    assert conf["auth"]["use_dynamic_credentials"] == "false"
+    accounts = (tmp_path / "ws" / "etc" / "accounts.yaml").read_text()
+    assert "username: demo" in accounts
+    assert conf["container_ci"]["compute_driver"] == "libvirt-lxc"
+    assert conf["container_ci"]["container_service_available"] == "false"
+    listed = subprocess.run(
+        [tempest_run.tempest_bin(), "run", "--list-tests", "--regex", run.test_regex],
+        cwd=tmp_path / "ws",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    tests = [line for line in listed.stdout.split() if line.startswith("tempest_plugin.")]
+    assert tests and all(
+        ".api.compute." in t or ".scenario.test_server_keeps_its_files." in t for t in tests
+    )
+
+
+def test_a_devstack_tempest_conf_gets_the_plugin_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    devstack = tmp_path / "tempest.conf"
+    devstack.write_text("[compute]\nimage_ref = abc\n[container_ci]\ncompute_driver = kvm\n")
+    run = tempest_run.TempestRun(
+        suite="container-service",
+        compute_driver="libvirt-lxc",
+        workspace=tmp_path / "ws",
+        output=tmp_path / "out",
+        cloud=CloudOptions(),
+        tempest_conf=devstack,
+    )
+    conf = read_conf(tempest_run.write_config(run))
+    assert conf["compute"]["image_ref"] == "abc"
+    assert conf["container_ci"]["compute_driver"] == "libvirt-lxc"
+    assert conf["container_ci"]["container_service_available"] == "true"
+
+
+def test_no_cloud_named_is_bad_input(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("OS_CLOUD", raising=False)
+    monkeypatch.delenv("TEMPEST_CONF", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code = cli.main(
+        ["tempest", "--compute-driver", "libvirt-lxc", "--workspace", str(tmp_path / "ws")]
+    )
+    assert code == 2
+    assert "name the cloud: --cloud NAME" in capsys.readouterr().err
