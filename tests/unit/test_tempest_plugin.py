@@ -155,3 +155,35 @@ def test_service_clients_are_registered_for_tempest(tmp_path, monkeypatch):
     assert containers.api_microversion == "1.40"
     assert containers.service == "container"
     assert isinstance(service_clients.container_service.ServicesClient(), ServicesClient)
+
+
+def test_the_decorated_tests_skip_for_libvirt_lxc_with_the_matrix_reason(monkeypatch):
+    """Call each plugin test as Tempest would, configured for libvirt-lxc: the
+    ones the matrix rules out raise Tempest's skip with the matrix's reason
+    before touching the cloud; the others get past the skip into their body."""
+    import testtools
+    from tempest import config as tempest_config
+
+    monkeypatch.setattr(tempest_config.CONF.container_ci, "compute_driver", "libvirt-lxc")
+    row = compute_driver_row("libvirt-lxc")
+    skipped, ran = {}, set()
+    for case in plugin_test_cases():
+        method = getattr(case, case._testMethodName)
+        op = getattr(method, "container_ci_op", None)
+        if op is None:
+            continue
+        try:
+            method()
+        except testtools.TestCase.skipException as exc:
+            skipped[case._testMethodName] = str(exc)
+        except Exception:  # noqa: BLE001 - past the skip: the body needs a cloud
+            ran.add(case._testMethodName)
+    expected = {
+        test: MATRIX.capability(row, op).reason
+        for test, op in plugin_tests().items()
+        if not MATRIX.capability(row, op).supported
+    }
+    assert set(skipped) == set(expected)
+    for test, message in skipped.items():
+        assert message.endswith(expected[test]), message
+    assert ran == set(plugin_tests()) - set(expected)
