@@ -20,7 +20,7 @@ from pathlib import Path
 
 from container_ci import paths
 from container_ci.errors import BadInput, TargetUnavailable
-from container_ci.targets.cloud import CloudOptions, cloud_region
+from container_ci.targets.cloud import CloudOptions, cloud_region, is_connection_error, unreachable
 
 # Which of the plugin's tests a suite runs.
 SUITES = {
@@ -88,6 +88,8 @@ def config_from_cloud(run: TempestRun, workspace: Path) -> configparser.ConfigPa
         }
         flavors = sorted(conn.compute.flavors(), key=lambda f: (f.ram, f.vcpus, f.disk))
     except Exception as exc:  # noqa: BLE001 - one line: which cloud, what failed
+        if is_connection_error(exc):
+            raise unreachable(run.cloud.cloud, auth.get("auth_url", "?"), "identity", exc) from exc
         raise TargetUnavailable(f"cloud {run.cloud.cloud!r}: {' '.join(str(exc).split())}") from exc
     flavor = run.cloud.flavor or (flavors[0].id if flavors else "")
     accounts = workspace / "etc" / "accounts.yaml"
