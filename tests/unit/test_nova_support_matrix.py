@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shared_fixtures import shared_fixtures
 
 from container_ci.errors import BadInput
 from container_ci.scenarios.loader import load_capabilities
@@ -17,7 +18,7 @@ from container_ci.scenarios.nova_support_matrix import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SUPPORT_MATRIX = REPO.parent / "shared" / "fixtures" / "nova" / "support-matrix.ini"
+SUPPORT_MATRIX = shared_fixtures() / "nova" / "support-matrix.ini"
 MATRIX = load_capabilities(REPO / "scenarios" / "capabilities.yaml")
 
 needs_fixture = pytest.mark.skipif(
