@@ -222,6 +222,77 @@ def build_parser() -> argparse.ArgumentParser:
     tempest.add_argument("--no-record", action="store_true")
     _add_cloud_options(tempest)
 
+    zuul = commands.add_parser(
+        "zuul",
+        help="check and edit zuul.d/: Zuul's schema, references, playbooks, regexes, policy",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The Zuul configuration is code: `check` validates it offline with Zuul's "
+        "own schemas and this project's rules; `move` edits it in place keeping everything it "
+        "does not change; `exclude-list` writes the tempest exclude lists from the matrix.",
+    )
+    zuul_actions = zuul.add_subparsers(dest="action", required=True, metavar="ACTION")
+    zuul_check = zuul_actions.add_parser(
+        "check",
+        help="exit 1 with file:line: message for each problem",
+        description="Check Zuul configuration files or zuul.d/ directories: each stanza against "
+        "Zuul's own schema (the zuul package's configloader); every job, parent, template, "
+        "nodeset and semaphore named is defined here or declared upstream; playbooks exist; "
+        "for jobs running this project's Tempest plugin, test regexes and exclude-list "
+        "entries match tests listed through stestr and the exclude list is the matrix's; no "
+        "gate job is non-voting; each experimental job has a promotion policy entry.",
+    )
+    zuul_check.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    zuul_check.add_argument(
+        "--upstream",
+        type=Path,
+        metavar="FILE",
+        help="declared upstream names (default: jobs/upstream-names.yaml)",
+    )
+    zuul_check.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help="where playbook paths start (default: the "
+        "directory holding zuul.d/ or the checked file)",
+    )
+    zuul_check.add_argument(
+        "--no-files",
+        action="store_true",
+        help="do not check playbook files (configuration checked as data, without its repository)",
+    )
+    zuul_check.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE",
+        help="promotion policy whose `jobs:` must list "
+        "every experimental job (default: jobs/promotion.yaml when checking this repo's zuul.d)",
+    )
+    zuul_move = zuul_actions.add_parser(
+        "move",
+        help="move a job to another pipeline, editing zuul.d in place (comments kept)",
+    )
+    zuul_move.add_argument("job")
+    zuul_move.add_argument("--to", required=True, metavar="PIPELINE")
+    zuul_move.add_argument("--voting", type=_boolean, metavar="true|false")
+    zuul_move.add_argument("--zuul-dir", type=Path, metavar="DIR", help="default: zuul.d")
+    zuul_exclude = zuul_actions.add_parser(
+        "exclude-list", help="the tempest exclude list of a compute driver, from the matrix"
+    )
+    zuul_exclude.add_argument("--driver", required=True)
+    zuul_exclude.add_argument(
+        "--write", action="store_true", help="write jobs/exclude/DRIVER.txt instead of printing"
+    )
+
+    devstack = commands.add_parser(
+        "devstack-config",
+        help="print the local.conf of a tempest job, from its zuul.d variables",
+        description="Print a devstack local.conf that reproduces the Zuul job of a driver "
+        "(lxc: nova-lxc-tempest, docker: nova-docker-tempest, container-service: "
+        "container-service-tempest), made from the job's devstack_* variables in zuul.d.",
+    )
+    devstack.add_argument("--driver", required=True, choices=("lxc", "docker", "container-service"))
+    devstack.add_argument("--zuul-dir", type=Path, metavar="DIR", help="default: zuul.d")
+
     capabilities = commands.add_parser(
         "capabilities",
         help="the capability matrix: seed compute-driver rows from Nova's support matrix",
@@ -277,6 +348,14 @@ def _add_cloud_options(parser: argparse.ArgumentParser) -> None:
         help="cloud image for a scenario image ref (default: base=cci-guest-base, "
         "alt=cci-guest-alt)",
     )
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in ("true", "yes", "1"):
+        return True
+    if text.lower() in ("false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r}: expected true or false")
 
 
 def _image_mapping(text: str) -> tuple[str, str]:
@@ -404,6 +483,23 @@ def cmd_tempest(args: argparse.Namespace) -> int:
     return tempest_run.run_tempest(run, None if args.no_record else (args.db or ""), args.job)
 
 
+def cmd_zuul(args: argparse.Namespace) -> int:
+    from container_ci.zuul import commands as zuul
+
+    if args.action == "check":
+        return zuul.run_check(args.paths, args.upstream, args.root, args.no_files, args.policy)
+    if args.action == "move":
+        return zuul.run_move(args.job, args.to, args.voting, args.zuul_dir)
+    return zuul.run_exclude_list(args.driver, args.write)
+
+
+def cmd_devstack_config(args: argparse.Namespace) -> int:
+    from container_ci.zuul.devstack import local_conf
+
+    print(local_conf(args.zuul_dir or paths.repo_root() / "zuul.d", args.driver), end="")
+    return 0
+
+
 def cmd_capabilities(args: argparse.Namespace) -> int:
     from container_ci.scenarios.nova_support_matrix import (
         read_support_matrix,
@@ -426,6 +522,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stability": cmd_stability,
         "capabilities": cmd_capabilities,
         "tempest": cmd_tempest,
+        "zuul": cmd_zuul,
+        "devstack-config": cmd_devstack_config,
     }[args.command]
     try:
         return handler(args)

@@ -1,0 +1,1 @@
+"""Loading, validating and editing zuul.d/: the job definitions are code."""

@@ -1,0 +1,306 @@
+"""`container-ci zuul check`: everything Zuul would reject, and what this
+project's rules forbid, as `file:line: message`.
+
+- every stanza against Zuul's own schema (from the zuul package);
+- every job, parent, template, nodeset and semaphore named is defined in the
+  checked configuration or declared upstream (jobs/upstream-names.yaml);
+- every playbook a job names exists (unless the configuration is checked as
+  data, without its repository: `--no-files`);
+- for jobs running this project's Tempest plugin: the test regexes compile
+  and match some of the plugin's tests (listed through stestr), every entry
+  of their exclude list matches a test, and the list is the one the
+  capability matrix generates;
+- no job in a gate pipeline is non-voting, and every job in an experimental
+  pipeline has an entry in the promotion policy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from container_ci.errors import BadInput
+from container_ci.scenarios.yaml_source import load_yaml, to_plain
+from container_ci.zuul import plugin_tests
+from container_ci.zuul.config import Problem, Stanza, ZuulConfig, load_config
+from container_ci.zuul.schema import schema_problems
+
+PLUGIN_NAME = "container-ci"
+PLAYBOOK_KEYS = ("pre-run", "run", "post-run", "cleanup-run")
+REGEX_VARS = ("tempest_test_regex", "tempest_exclude_regex")
+PROJECT_SRC_MARK = re.compile(r"\.src_dir\s*}}/(?P<path>\S+?)'?$")
+NOT_PIPELINES = {
+    "name",
+    "description",
+    "templates",
+    "merge-mode",
+    "default-branch",
+    "vars",
+    "queue",
+    "branches",
+}
+
+
+@dataclass(frozen=True)
+class UpstreamNames:
+    jobs: frozenset[str] = frozenset()
+    templates: frozenset[str] = frozenset()
+    nodesets: frozenset[str] = frozenset()
+    semaphores: frozenset[str] = frozenset()
+
+    @classmethod
+    def load(cls, path: Path) -> UpstreamNames:
+        document = to_plain(load_yaml(path)) or {}
+        if not isinstance(document, dict):
+            raise BadInput(f"{path}:1: expected a mapping of jobs, project-templates, nodesets")
+        return cls(
+            jobs=frozenset(document.get("jobs") or ()),
+            templates=frozenset(document.get("project-templates") or ()),
+            nodesets=frozenset(document.get("nodesets") or ()),
+            semaphores=frozenset(document.get("semaphores") or ()),
+        )
+
+
+@dataclass
+class CheckOptions:
+    upstream: UpstreamNames = field(default_factory=UpstreamNames)
+    root: Path | None = None  # where playbook paths are relative to; None: no file checks
+    policy_jobs: dict[str, str] | None = None  # job -> stage; None: no policy check
+    repo: Path | None = None  # this project (plugin tests, matrix); None: skip plugin checks
+
+
+def check(paths: Sequence[Path], options: CheckOptions) -> list[Problem]:
+    config = load_config(paths)
+    problems = list(config.problems)
+    for stanza in config.stanzas:
+        problems += schema_problems(stanza)
+    problems += _references(config, options.upstream)
+    if options.root is not None:
+        problems += _playbooks(config, options.root)
+    if options.repo is not None:
+        problems += _plugin_regexes(config, options.repo)
+    problems += _pipeline_rules(config, options.policy_jobs)
+    return sorted(set(problems), key=lambda p: (str(p.path), p.line, p.message))
+
+
+# -- references -------------------------------------------------------------
+def _references(config: ZuulConfig, upstream: UpstreamNames) -> list[Problem]:
+    jobs = set(config.named("job")) | upstream.jobs
+    templates = set(config.named("project-template")) | upstream.templates
+    nodesets = set(config.named("nodeset")) | upstream.nodesets
+    semaphores = set(config.named("semaphore")) | upstream.semaphores
+    problems: list[Problem] = []
+
+    def need(stanza: Stanza, location: list, kind: str, name: Any, known: set[str]) -> None:
+        if isinstance(name, str) and name not in known:
+            problems.append(
+                stanza.problem(
+                    location,
+                    f"{stanza.label}: {kind} {name!r} is not defined here nor declared upstream",
+                )
+            )
+
+    def job_attributes(stanza: Stanza, attrs: dict, location: list) -> None:
+        need(stanza, [*location, "parent"], "parent", attrs.get("parent"), jobs)
+        need(stanza, [*location, "nodeset"], "nodeset", attrs.get("nodeset"), nodesets)
+        for key in ("semaphore", "semaphores"):
+            for index, item in enumerate(_as_list(attrs.get(key))):
+                name = item.get("name") if isinstance(item, dict) else item
+                need(stanza, [*location, key, index], "semaphore", name, semaphores)
+        for index, item in enumerate(_as_list(attrs.get("dependencies"))):
+            name = item.get("name") if isinstance(item, dict) else item
+            need(stanza, [*location, "dependencies", index], "dependency", name, jobs)
+
+    for stanza in config.of_kind("job"):
+        job_attributes(stanza, stanza.body, [])
+    for stanza in [*config.of_kind("project"), *config.of_kind("project-template")]:
+        for index, name in enumerate(_as_list(stanza.body.get("templates"))):
+            need(stanza, ["templates", index], "project-template", name, templates)
+        for pipeline, index, name, attrs in _pipeline_jobs(stanza):
+            location = [pipeline, "jobs", index]
+            need(stanza, location, "job", name, jobs)
+            job_attributes(stanza, attrs, [*location, name])
+    return problems
+
+
+def _pipeline_jobs(stanza: Stanza) -> Iterator[tuple[str, int, str, dict]]:
+    """(pipeline, index, job name, attributes) of each job a project lists."""
+    for pipeline, contents in stanza.body.items():
+        if pipeline in NOT_PIPELINES or not isinstance(contents, dict):
+            continue
+        for index, entry in enumerate(_as_list(contents.get("jobs"))):
+            if isinstance(entry, str):
+                yield pipeline, index, entry, {}
+            elif isinstance(entry, dict) and len(entry) == 1:
+                ((name, attrs),) = entry.items()
+                yield pipeline, index, str(name), attrs if isinstance(attrs, dict) else {}
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+# -- playbooks ----------------------------------------------------------------
+def _playbooks(config: ZuulConfig, root: Path) -> list[Problem]:
+    problems = []
+    for stanza in config.of_kind("job"):
+        for key in PLAYBOOK_KEYS:
+            for index, item in enumerate(_as_list(stanza.body.get(key))):
+                name = item.get("name") if isinstance(item, dict) else item
+                if isinstance(name, str) and not (root / name).is_file():
+                    location = [key, index] if isinstance(stanza.body.get(key), list) else [key]
+                    problems.append(
+                        stanza.problem(
+                            location, f"{stanza.label}: {key} playbook {name} does not exist"
+                        )
+                    )
+    return problems
+
+
+# -- the plugin's tempest regexes -------------------------------------------
+def effective_vars(config: ZuulConfig, name: str, seen: frozenset[str] = frozenset()) -> dict:
+    """A job's vars with its locally defined parents' merged under them, as
+    Zuul merges dicts (children win)."""
+    variants = config.named("job").get(name, [])
+    if not variants or name in seen:
+        return {}
+    body = variants[0].body
+    merged = effective_vars(config, body.get("parent"), seen | {name}) if body.get("parent") else {}
+    return _deep_merge(merged, body.get("vars") or {})
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def _plugin_regexes(config: ZuulConfig, repo: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, variants in config.named("job").items():
+        stanza = variants[0]
+        variables = effective_vars(config, name)
+        if PLUGIN_NAME not in _as_list(variables.get("tempest_plugins")):
+            continue
+        if stanza.body.get("abstract"):
+            continue
+        tests = plugin_tests.listed_tests(repo)
+        for var in REGEX_VARS:
+            regex = variables.get(var)
+            if regex is None:
+                continue
+            location = _var_location(config, name, var)
+            try:
+                found = plugin_tests.matches(str(regex), tests)
+            except re.error as exc:
+                problems.append(location.problem(f"job {name}: {var} does not compile: {exc}"))
+                continue
+            if not found:
+                problems.append(
+                    location.problem(
+                        f"job {name}: {var} {regex!r} matches none of the plugin's "
+                        f"{len(tests)} tests"
+                    )
+                )
+        problems += _exclude_list(config, name, variables, repo, tests)
+    return problems
+
+
+@dataclass
+class _Where:
+    stanza: Stanza
+    location: list
+
+    def problem(self, message: str) -> Problem:
+        return self.stanza.problem(self.location, message)
+
+
+def _var_location(config: ZuulConfig, name: str, var: str) -> _Where:
+    """The job (or nearest parent) that sets `var`, for the error's line."""
+    current: str | None = name
+    while current:
+        variants = config.named("job").get(current)
+        if not variants:
+            break
+        if var in (variants[0].body.get("vars") or {}):
+            return _Where(variants[0], ["vars", var])
+        current = variants[0].body.get("parent")
+    return _Where(config.named("job")[name][0], [])
+
+
+def _exclude_list(
+    config: ZuulConfig, name: str, variables: dict, repo: Path, tests: tuple[str, ...]
+) -> list[Problem]:
+    value = variables.get("tempest_exclude_list")
+    if not value:
+        return []
+    where = _var_location(config, name, "tempest_exclude_list")
+    match = PROJECT_SRC_MARK.search(str(value))
+    if not match:
+        return []  # a path outside this project: not ours to read
+    relative = match.group("path")
+    path = repo / relative
+    if not path.is_file():
+        return [where.problem(f"job {name}: tempest_exclude_list {relative} does not exist")]
+    text = path.read_text(encoding="utf-8")
+    problems = []
+    for number, regex in plugin_tests.exclude_entries(text):
+        try:
+            found = plugin_tests.matches(regex, tests)
+        except re.error as exc:
+            problems.append(Problem(path, number, f"exclude entry does not compile: {exc}"))
+            continue
+        if not found:
+            problems.append(Problem(path, number, f"exclude entry {regex!r} matches no test"))
+    driver = (
+        variables.get("devstack_local_conf", {})
+        .get("test-config", {})
+        .get("$TEMPEST_CONFIG", {})
+        .get("container_ci", {})
+        .get("compute_driver")
+    )
+    if driver and text != plugin_tests.exclude_list(
+        driver, repo / "scenarios" / "capabilities.yaml"
+    ):
+        problems.append(
+            Problem(
+                path,
+                1,
+                f"out of date with the capability matrix for {driver}: run "
+                f"`container-ci zuul exclude-list --driver {driver} --write`",
+            )
+        )
+    return problems
+
+
+# -- pipelines ------------------------------------------------------------------
+def _pipeline_rules(config: ZuulConfig, policy_jobs: dict[str, str] | None) -> list[Problem]:
+    problems = []
+    defined = config.named("job")
+    for stanza in [*config.of_kind("project"), *config.of_kind("project-template")]:
+        for pipeline, index, name, attrs in _pipeline_jobs(stanza):
+            voting = attrs.get("voting")
+            if voting is None and name in defined:
+                voting = defined[name][0].body.get("voting")
+            location = [pipeline, "jobs", index]
+            if pipeline == "gate" and voting is False:
+                problems.append(
+                    stanza.problem(location, f"{stanza.label}: gate job {name} is non-voting")
+                )
+            if pipeline == "experimental" and policy_jobs is not None and name not in policy_jobs:
+                problems.append(
+                    stanza.problem(
+                        location,
+                        f"{stanza.label}: experimental job {name} has no entry in the "
+                        "promotion policy (jobs/promotion.yaml `jobs:`)",
+                    )
+                )
+    return problems

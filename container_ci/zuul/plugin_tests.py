@@ -1,0 +1,111 @@
+"""The plugin's tests as Tempest sees them, listed for real through stestr,
+and the exclude lists the tempest jobs use, generated from the capability
+matrix (never hand-kept)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from container_ci import paths
+from container_ci.errors import BadInput
+from container_ci.scenarios.loader import load_capabilities
+from container_ci.scenarios.model import compute_driver_row
+
+TEST_PATH = "tempest_plugin/tests"
+
+# Run in a child: importing the tests loads Tempest's configuration.
+_OPS_SCRIPT = """
+import json, sys, unittest
+suite = unittest.TestLoader().discover(sys.argv[1], top_level_dir=sys.argv[2])
+ops, pending = {}, [suite]
+while pending:
+    item = pending.pop()
+    if isinstance(item, unittest.TestSuite):
+        pending.extend(item)
+        continue
+    op = getattr(getattr(type(item), item._testMethodName, None), "container_ci_op", None)
+    if op:
+        ops[item.id().split("[")[0]] = op
+print(json.dumps(ops))
+"""
+
+
+@functools.cache
+def listed_tests(repo: Path | None = None) -> tuple[str, ...]:
+    """`stestr list` of the plugin's tests: full ids, attributes included."""
+    root = repo or paths.repo_root()
+    with tempfile.TemporaryDirectory(prefix="cci-stestr-") as scratch:
+        # A scratch stestr project: `stestr list` wants a repository.
+        Path(scratch, ".stestr.conf").write_text(
+            f"[DEFAULT]\ntest_path={root / TEST_PATH}\ntop_dir={root}\n"
+        )
+        for command in (["init"], ["list"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "stestr", *command],
+                cwd=scratch,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                break
+    if done.returncode != 0:
+        raise BadInput(f"stestr could not list the plugin's tests: {done.stderr.strip()[-400:]}")
+    return tuple(line for line in done.stdout.split() if line.startswith("tempest_plugin."))
+
+
+@functools.cache
+def test_operations(repo: Path | None = None) -> dict[str, str]:
+    """Test id (no attributes) -> the operation its @requires names."""
+    root = repo or paths.repo_root()
+    done = subprocess.run(
+        [sys.executable, "-c", _OPS_SCRIPT, str(root / TEST_PATH), str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BadInput(f"cannot import the plugin's tests: {done.stderr.strip()[-400:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def exclude_list(driver: str, matrix_path: Path | None = None) -> str:
+    """The tempest exclude list for `driver`: a line per test of an operation
+    the matrix marks unsupported, with the matrix's reason as its comment."""
+    path = matrix_path or paths.default_scenarios_dir() / "capabilities.yaml"
+    matrix = load_capabilities(path)
+    row = compute_driver_row(driver)
+    if row not in matrix.rows:
+        known = ", ".join(matrix.compute_drivers())
+        raise BadInput(f"{path}: no compute driver {driver!r} (known: {known})")
+    lines = [
+        f"# Generated from {path.name} by `container-ci zuul exclude-list --driver {driver}`:",
+        f"# the plugin's tests of operations {driver} lacks. Do not edit by hand.",
+    ]
+    for test_id, op in sorted(test_operations().items()):
+        capability = matrix.capability(row, op)
+        if not capability.supported:
+            lines.append(f"^{re.escape(test_id)}(\\[|$)  # {op}: {capability.reason}")
+    return "\n".join(lines) + "\n"
+
+
+def exclude_entries(text: str) -> list[tuple[int, str]]:
+    """(line number, regex) of each entry of an exclude-list file."""
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        regex = line.split("#", 1)[0].strip()
+        if regex:
+            entries.append((number, regex))
+    return entries
+
+
+def matches(regex: str, tests: tuple[str, ...]) -> list[str]:
+    pattern = re.compile(regex)
+    return [test for test in tests if pattern.search(test)]

@@ -1,0 +1,271 @@
+"""zuul.d is code: checked with Zuul's own schemas and this project's rules,
+edited without losing anything, and the source of the devstack settings.
+Nova's real configuration (read from ../shared/fixtures) must pass too."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from shared_fixtures import shared_fixtures
+
+from container_ci import cli
+from container_ci.zuul.check import effective_vars
+from container_ci.zuul.config import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+ZUUL_D = REPO / "zuul.d"
+NOVA = shared_fixtures() / "zuul" / "nova.zuul.yaml"
+needs_nova = pytest.mark.skipif(not NOVA.exists(), reason=f"{NOVA} is not on this machine")
+
+
+def check(capsys, *args) -> tuple[int, list[str]]:
+    code = cli.main(["zuul", "check", *map(str, args)])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_the_repos_own_configuration_passes(capsys):
+    code, out = check(capsys, ZUUL_D)
+    assert code == 0, out
+    assert out[-1].endswith(": OK")
+
+
+@pytest.fixture
+def broken(tmp_path):
+    copy = tmp_path / "zuul.d"
+    shutil.copytree(ZUUL_D, copy)
+
+    def edit(name: str, old: str, new: str) -> Path:
+        path = copy / name
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new, 1))
+        return path
+
+    return copy, edit
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "marker", "message"),
+    [
+        (
+            "jobs.yaml",
+            "    timeout: 7200\n",
+            "    timeout: 7200\n    votng: false\n",
+            "votng",
+            "job container-ci-tempest-base: votng: unknown attribute 'votng'",
+        ),
+        (
+            "project.yaml",
+            "        - nova-lxc-tempest:\n            voting: false\n",
+            "        - nova-lxc-tempest:\n            votng: false\n",
+            "votng",
+            "unknown attribute 'votng'",
+        ),
+        (
+            "jobs.yaml",
+            "    parent: devstack-tempest\n",
+            "    parent: devstack-tempset\n",
+            "devstack-tempset",
+            "parent 'devstack-tempset' is not defined here nor declared upstream",
+        ),
+        (
+            "jobs.yaml",
+            "pre-run: jobs/playbooks/scenarios-pre.yaml",
+            "pre-run: jobs/playbooks/scenarios-prep.yaml",
+            "scenarios-prep",
+            "pre-run playbook jobs/playbooks/scenarios-prep.yaml does not exist",
+        ),
+        (
+            "jobs.yaml",
+            r"(api\.container_service|scenario\.test_container)'",
+            r"(api\.volume)'",
+            r"api\.volume",
+            "matches none of the plugin's",
+        ),
+        (
+            "jobs.yaml",
+            r"tempest_test_regex: '^tempest_plugin\.tests\.(api\.container_service",
+            r"tempest_test_regex: '^tempest_plugin\.tests\.((api\.container_service",
+            r"((api",
+            "tempest_test_regex does not compile",
+        ),
+        (
+            "project.yaml",
+            "    gate:\n      jobs:\n        - container-ci-tox-py3\n",
+            "    gate:\n      jobs:\n        - container-ci-tox-py3:\n            voting: false\n",
+            "container-ci-tox-py3:",
+            "gate job container-ci-tox-py3 is non-voting",
+        ),
+        (
+            "project.yaml",
+            "        - container-service-tempest:\n",
+            "        - container-service-tempest:\n            voting: false\n"
+            "        - nova-hyperv-tempest:\n",
+            "nova-hyperv-tempest",
+            "job 'nova-hyperv-tempest' is not defined here",
+        ),
+    ],
+)
+def test_each_problem_is_reported_at_its_line(capsys, broken, name, old, new, marker, message):
+    copy, edit = broken
+    path = edit(name, old, new)
+    code, out = check(capsys, copy, "--root", REPO, "--policy", REPO / "jobs" / "promotion.yaml")
+    assert code == 1
+    expected = f"{path}:{line_of(path, marker)}: "
+    assert any(line.startswith(expected) and message in line for line in out), out
+
+
+def test_an_exclude_entry_matching_nothing_and_a_stale_list(capsys, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO / "zuul.d", repo / "zuul.d")
+    for part in ("jobs", "scenarios", "tempest_plugin"):
+        shutil.copytree(REPO / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    exclude = repo / "jobs" / "exclude" / "libvirt-lxc.txt"
+    exclude.write_text(exclude.read_text() + "^tempest_plugin\\.tests\\.no_such_test\n")
+    from container_ci.zuul.check import CheckOptions, UpstreamNames
+    from container_ci.zuul.check import check as run_check
+
+    problems = run_check(
+        [repo / "zuul.d"],
+        CheckOptions(
+            upstream=UpstreamNames.load(REPO / "jobs" / "upstream-names.yaml"),
+            root=repo,
+            repo=repo,
+        ),
+    )
+    messages = [str(p) for p in problems]
+    last = len(exclude.read_text().splitlines())
+    entry = "'^tempest_plugin\\\\.tests\\\\.no_such_test'"
+    assert f"{exclude}:{last}: exclude entry {entry} matches no test" in messages
+    assert f"{exclude}:1: out of date with the capability matrix for libvirt-lxc" in " ".join(
+        messages
+    )
+
+
+def test_malformed_yaml_names_file_and_line(capsys, broken):
+    copy, edit = broken
+    path = edit("jobs.yaml", "    abstract: true\n", "    abstract: [true\n")
+    code = cli.main(["zuul", "check", str(copy)])
+    assert code == 2
+    assert f"{path}:" in capsys.readouterr().err
+
+
+@needs_nova
+def test_novas_real_configuration_has_no_false_errors(capsys):
+    code, out = check(capsys, NOVA, "--no-files")
+    assert code == 0, out
+
+
+@needs_nova
+def test_novas_configuration_with_files_only_misses_its_playbooks(capsys):
+    """Kept as data, without Nova's repository: the only complaints are the
+    playbooks, which live in Nova's tree."""
+    code, out = check(capsys, NOVA)
+    problems = out[:-1]
+    assert code == 1 and problems
+    assert all("playbook" in line and "does not exist" in line for line in problems), problems
+
+
+@needs_nova
+def test_novas_configuration_with_a_typo_is_caught(capsys, tmp_path):
+    copy = tmp_path / "nova.zuul.yaml"
+    text = NOVA.read_text()
+    assert "\n    voting: false\n" in text or "voting: false" in text
+    copy.write_text(text.replace("voting: false", "votng: false", 1))
+    code, out = check(capsys, copy, "--no-files")
+    assert code == 1
+    assert any("votng" in line and line.startswith(f"{copy}:") for line in out), out
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_move_to_check_changes_only_the_moved_lines(capsys, tmp_path):
+    shutil.copytree(ZUUL_D, tmp_path / "zuul.d")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "x")
+    before = (tmp_path / "zuul.d" / "project.yaml").read_text()
+    code = cli.main(
+        [
+            "zuul",
+            "move",
+            "nova-lxc-tempest",
+            "--to",
+            "check",
+            "--voting",
+            "false",
+            "--zuul-dir",
+            str(tmp_path / "zuul.d"),
+        ]
+    )
+    assert code == 0
+    diff = git(tmp_path, "diff", "-U0")
+    changed = [
+        line
+        for line in diff.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert sorted(changed) == sorted(
+        [
+            "-        - nova-lxc-tempest:",
+            "-            voting: false",
+            "+    check:",
+            "+      jobs:",
+            "+        - nova-lxc-tempest:",
+            "+            voting: false",
+        ]
+    )
+    after = (tmp_path / "zuul.d" / "project.yaml").read_text()
+    comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
+    assert comments and all(comment in after.splitlines() for comment in comments)
+    # Back again, voting: the file returns to its first form but for order.
+    cli.main(
+        [
+            "zuul",
+            "move",
+            "nova-lxc-tempest",
+            "--to",
+            "experimental",
+            "--voting",
+            "false",
+            "--zuul-dir",
+            str(tmp_path / "zuul.d"),
+        ]
+    )
+    assert "check:" not in (tmp_path / "zuul.d" / "project.yaml").read_text().split("- project:")[0]
+    assert cli.main(["zuul", "check", str(tmp_path / "zuul.d"), "--no-files"]) == 0
+
+
+def test_move_of_an_unknown_job_is_bad_input(capsys):
+    assert (
+        cli.main(["zuul", "move", "nova-hyperv", "--to", "check", "--zuul-dir", str(ZUUL_D)]) == 2
+    )
+    assert "job 'nova-hyperv' is in no pipeline" in capsys.readouterr().err
+
+
+def test_devstack_config_equals_the_jobs_variables(capsys):
+    assert cli.main(["devstack-config", "--driver", "lxc"]) == 0
+    text = capsys.readouterr().out
+    localrc_block = text.split("[[local|localrc]]\n", 1)[1].split("[[", 1)[0]
+    settings = dict(
+        line.split("=", 1) for line in localrc_block.splitlines() if "=" in line and " " not in line
+    )
+    job_vars = effective_vars(load_config([ZUUL_D]), "nova-lxc-tempest")
+    for key, value in job_vars["devstack_localrc"].items():
+        expected = ("True" if value else "False") if isinstance(value, bool) else str(value)
+        assert settings[key] == expected
+    assert settings["VIRT_DRIVER"] == "libvirt" and settings["LIBVIRT_TYPE"] == "lxc"
+    assert "disable_service c-vol" in text
+    container_ci_section = text.split("[container_ci]\n", 1)[1]
+    assert "compute_driver = libvirt-lxc" in container_ci_section
