@@ -176,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy", type=Path, default=paths.repo_root() / "jobs" / "promotion.yaml"
     )
     decide_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    decide_parser.add_argument(
+        "--apply",
+        action="store_true",
+        help="write each due decision as a change: `zuul move` of the job in zuul.d and its "
+        "new stage in the policy's jobs: (for review; gate changes are left to a person)",
+    )
+    decide_parser.add_argument("--zuul-dir", type=Path, metavar="DIR", help="default: zuul.d")
     report = actions.add_parser("report", help="HTML, Markdown and JSON stability reports")
     report.add_argument("--job", help="only this job")
     report.add_argument("--output", type=Path, default=Path("reports"), metavar="DIR")
@@ -450,7 +457,8 @@ def cmd_stability(args: argparse.Namespace) -> int:
         }
         return stability.ingest_zuul(args.db, client, filters, args.max_builds, args.subunit)
     if args.action == "decide":
-        return stability.run_decide(args.db, args.policy, args.job, args.json)
+        apply_to = (args.zuul_dir or paths.repo_root() / "zuul.d") if args.apply else None
+        return stability.run_decide(args.db, args.policy, args.job, args.json, apply_to)
     return stability.run_report(args.db, args.job, args.output)
 
 

@@ -87,7 +87,13 @@ def _apply(build: ParsedBuild, overrides: dict[str, object]) -> None:
             setattr(build, key, value)
 
 
-def run_decide(db: str | None, policy_path: Path, only: str | None, as_json: bool) -> int:
+def run_decide(
+    db: str | None,
+    policy_path: Path,
+    only: str | None,
+    as_json: bool,
+    apply_to: Path | None = None,
+) -> int:
     policy = load_policy(policy_path)
     selected = {only: policy.jobs.get(only)} if only else dict(policy.jobs)
     missing = [job for job, stage in selected.items() if stage is None]
@@ -130,7 +136,20 @@ def run_decide(db: str | None, policy_path: Path, only: str | None, as_json: boo
                     f"  signature {signature['digest']} x{signature['count']}: "
                     f"{signature['text'][:100]}"
                 )
-    due = any(d.verdict in ("PROMOTE", "DEMOTE") for d in decisions)
+    due = [d for d in decisions if d.verdict in ("PROMOTE", "DEMOTE")]
+    if apply_to is not None:
+        from container_ci.zuul.promotion import apply_decision
+
+        for d in due:
+            try:
+                moved = apply_decision(apply_to, policy_path, d.job, d.stage, d.target_stage)
+            except BadInput as exc:
+                print(f"not applied: {exc}", file=sys.stderr)
+                continue
+            print(
+                f"applied: {d.job} {d.stage} -> {d.target_stage} "
+                f"({moved.path}: {moved.from_pipeline} -> {moved.to_pipeline})"
+            )
     return DECISION_DUE if due else 0
 
 

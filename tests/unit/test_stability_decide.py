@@ -184,3 +184,51 @@ def test_bad_policy_names_file_and_line(store, tmp_path):
     assert f"{policy}:5: promote.experimental.min_runs: 'lots' is not a non-negative number" in (
         done.stderr
     )
+
+
+def test_apply_writes_the_promotion_as_a_zuul_move(store, tmp_path):
+    """--apply: the due decision becomes a change to review: the job's entry
+    moved from experimental to check (non-voting), its stage in the policy."""
+    import shutil
+
+    from container_ci.zuul.config import load_config
+
+    zuul_dir = tmp_path / "zuul.d"
+    shutil.copytree(REPO / "zuul.d", zuul_dir)
+    project = zuul_dir / "project.yaml"
+    project.write_text(
+        project.read_text().replace(
+            "    experimental:\n      jobs:\n",
+            f"    experimental:\n      jobs:\n        - {JOB}:\n            voting: false\n",
+            1,
+        )
+    )
+    history(store, failures={4: "t.snapshot"})
+    policy = tmp_path / "promotion.yaml"
+    policy.write_text(POLICY)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "container_ci.cli",
+            "stability",
+            "--db",
+            store.url,
+            "decide",
+            "--policy",
+            str(policy),
+            "--apply",
+            "--zuul-dir",
+            str(zuul_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 10, done.stdout + done.stderr
+    assert f"applied: {JOB} experimental -> check-non-voting" in done.stdout
+    assert f"  {JOB}: check-non-voting" in policy.read_text()
+    (template,) = load_config([zuul_dir]).named("project-template")["container-compute-drivers"]
+    assert {JOB: {"voting": False}} in template.body["check"]["jobs"]
+    assert JOB not in str(template.body["experimental"]["jobs"])

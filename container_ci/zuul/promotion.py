@@ -1,0 +1,41 @@
+"""Writing a promotion or demotion decision as a change to zuul.d/ and to the
+policy's `jobs:` list: the job moves with `zuul move`, so the change a CI
+maintainer reviews is only the moved lines, the voting flag and the stage."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from container_ci.errors import BadInput
+from container_ci.zuul.move import Moved, _write_atomically, move_job
+
+# Stage -> (pipeline, voting) of the job's entry.
+STAGE_PLACES = {
+    "experimental": ("experimental", False),
+    "check-non-voting": ("check", False),
+    "check-voting": ("check", True),
+}
+
+
+def apply_decision(zuul_dir: Path, policy_path: Path, job: str, stage: str, target: str) -> Moved:
+    """Move `job` from `stage` to `target`; gate changes are left to a person
+    (the job then runs in both check and gate, which a move cannot express)."""
+    if target not in STAGE_PLACES or stage not in STAGE_PLACES:
+        raise BadInput(
+            f"{job}: {stage} -> {target} adds or removes a gate entry; make that change by "
+            "hand (the job stays in check and is added to, or removed from, gate)"
+        )
+    pipeline, voting = STAGE_PLACES[target]
+    moved = move_job([zuul_dir], job, pipeline, voting)
+    _set_stage(policy_path, job, target)
+    return moved
+
+
+def _set_stage(policy_path: Path, job: str, stage: str) -> None:
+    text = policy_path.read_text(encoding="utf-8")
+    pattern = re.compile(rf"^(\s+){re.escape(job)}:\s*\S+(\s*#.*)?$", re.MULTILINE)
+    if not pattern.search(text):
+        raise BadInput(f"{policy_path}: no `{job}: <stage>` line under jobs:")
+    text = pattern.sub(lambda m: f"{m.group(1)}{job}: {stage}{m.group(2) or ''}", text, count=1)
+    _write_atomically(policy_path, text)
