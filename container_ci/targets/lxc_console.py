@@ -5,7 +5,10 @@ non-blocking and read from libvirt's event loop: a blocking `recv` in a
 thread would hold the connection's RPC and stall every other call on it
 until the next keepalive. The stream ends whenever init exits (reboot,
 stop), so a small supervisor re-attaches as soon as the domain runs again;
-the PTY buffers what the guest printed in between."""
+the PTY buffers what the guest printed in between. Besides the stream's
+events, the supervisor drains the (non-blocking) stream twice a second: a
+console once stayed silent for 60 s with the reader attached, which a
+missed readable event explains and a drain survives."""
 
 from __future__ import annotations
 
@@ -39,7 +42,9 @@ class ConsoleCapture:
         self._stop = threading.Event()
         self._detached = threading.Event()
         self._lock = threading.Lock()
+        self._read_lock = threading.Lock()  # event loop and supervisor both drain
         self._stream: libvirt.virStream | None = None
+        self.bytes_read = 0
         self._log = None
         self.attaches = 0  # for diagnostics when a console stays silent
         self.last_error = ""
@@ -80,6 +85,10 @@ class ConsoleCapture:
                 continue
             self._detached.wait(0.5)
             self._detached.clear()
+            with self._lock:
+                stream = self._stream
+            if stream is not None and not self._stop.is_set():
+                self._drain(stream)
 
     def _attach(self) -> bool:
         try:
@@ -101,25 +110,35 @@ class ConsoleCapture:
     def diagnostics(self) -> str:
         attached = "attached" if self._stream is not None else "not attached"
         error = f"; last attach error: {self.last_error}" if self.last_error else ""
-        return f"console reader {attached}, {self.attaches} attach(es){error}"
+        return (
+            f"console reader {attached}, {self.attaches} attach(es), "
+            f"{self.bytes_read} byte(s) read{error}"
+        )
 
     def _on_stream_event(self, stream: libvirt.virStream, events: int, _opaque) -> None:
         """Runs in libvirt's event loop thread: drain what is readable, never block."""
-        try:
-            while True:
-                data = stream.recv(65536)
-                if data == -2:  # EAGAIN: nothing more for now
-                    break
-                if not isinstance(data, bytes) or not data:
-                    self._detach()  # EOF: init exited (reboot or stop)
-                    return
-                if self._log is not None and not self._log.closed:
-                    self._log.write(data.replace(b"\r", b""))
-        except (libvirt.libvirtError, ValueError):
+        if self._drain(stream) and events & (
+            libvirt.VIR_STREAM_EVENT_ERROR | libvirt.VIR_STREAM_EVENT_HANGUP
+        ):
             self._detach()
-            return
-        if events & (libvirt.VIR_STREAM_EVENT_ERROR | libvirt.VIR_STREAM_EVENT_HANGUP):
-            self._detach()
+
+    def _drain(self, stream: libvirt.virStream) -> bool:
+        """Read until EAGAIN; False (and detached) at EOF or on an error."""
+        with self._read_lock:
+            try:
+                while True:
+                    data = stream.recv(65536)
+                    if data == -2:  # EAGAIN: nothing more for now
+                        return True
+                    if not isinstance(data, bytes) or not data:
+                        break  # EOF: init exited (reboot or stop)
+                    self.bytes_read += len(data)
+                    if self._log is not None and not self._log.closed:
+                        self._log.write(data.replace(b"\r", b""))
+            except (libvirt.libvirtError, ValueError):
+                pass
+        self._detach()
+        return False
 
     def _detach(self) -> None:
         with self._lock:
