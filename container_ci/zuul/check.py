@@ -145,6 +145,25 @@ def _as_list(value: Any) -> list:
 
 
 # -- playbooks ----------------------------------------------------------------
+def referenced_playbooks(config: ZuulConfig) -> set[str]:
+    found = set()
+    for stanza in config.of_kind("job"):
+        for key in PLAYBOOK_KEYS:
+            for item in _as_list(stanza.body.get(key)):
+                name = item.get("name") if isinstance(item, dict) else item
+                if isinstance(name, str):
+                    found.add(name)
+    return found
+
+
+def has_playbook_tree(config: ZuulConfig, root: Path) -> bool:
+    """Whether `root` looks like the repository the playbooks live in: some
+    referenced playbook's top directory exists there. A configuration kept as
+    data (a copy of another project's .zuul.yaml) has none."""
+    tops = {Path(name).parts[0] for name in referenced_playbooks(config) if Path(name).parts}
+    return not tops or any((root / top).is_dir() for top in tops)
+
+
 def _playbooks(config: ZuulConfig, root: Path) -> list[Problem]:
     problems = []
     for stanza in config.of_kind("job"):
