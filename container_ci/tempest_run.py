@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from container_ci import paths
-from container_ci.errors import BadInput, TargetUnavailable
-from container_ci.targets.cloud import CloudOptions, cloud_region, is_connection_error, unreachable
+from container_ci.errors import BadInput
+from container_ci.targets.cloud import CloudOptions, authorized_connection, cloud_region, reaching
 
 # Which of the plugin's tests a suite runs.
 SUITES = {
@@ -76,21 +76,16 @@ def plugin_settings(run: TempestRun) -> dict[str, dict[str, str]]:
 
 def config_from_cloud(run: TempestRun, workspace: Path) -> configparser.ConfigParser:
     """tempest.conf for a clouds.yaml entry, with its user as the one test account."""
-    import openstack
-
     region = cloud_region(run.cloud.cloud)
     auth = region.config.get("auth", {})
-    conn = openstack.connection.Connection(config=region)
-    try:
+    conn = authorized_connection(region, run.cloud.cloud)
+    with reaching(run.cloud.cloud, "image", "(catalog)"):
         images = {
             ref: conn.image.find_image(name, ignore_missing=False).id
             for ref, name in run.cloud.images.items()
         }
+    with reaching(run.cloud.cloud, "compute", "(catalog)"):
         flavors = sorted(conn.compute.flavors(), key=lambda f: (f.ram, f.vcpus, f.disk))
-    except Exception as exc:  # noqa: BLE001 - one line: which cloud, what failed
-        if is_connection_error(exc):
-            raise unreachable(run.cloud.cloud, auth.get("auth_url", "?"), "identity", exc) from exc
-        raise TargetUnavailable(f"cloud {run.cloud.cloud!r}: {' '.join(str(exc).split())}") from exc
     flavor = run.cloud.flavor or (flavors[0].id if flavors else "")
     accounts = workspace / "etc" / "accounts.yaml"
     accounts.write_text(

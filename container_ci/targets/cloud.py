@@ -6,8 +6,10 @@ traceback)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from container_ci.errors import BadInput, TargetUnavailable
@@ -95,3 +97,29 @@ def is_connection_error(exc: BaseException) -> bool:
 def first_url(text: str) -> str:
     match = _URL.search(text)
     return match.group(0) if match else ""
+
+
+@contextlib.contextmanager
+def reaching(cloud: str, service: str, endpoint: str) -> Iterator[None]:
+    """Any failure inside becomes TargetUnavailable, one line naming the cloud
+    and the endpoint (a connection failure says why in the socket's words)."""
+    try:
+        yield
+    except TargetUnavailable:
+        raise
+    except Exception as exc:
+        if is_connection_error(exc):
+            raise unreachable(cloud, endpoint, service, exc) from exc
+        detail = " ".join(str(exc).split())
+        raise TargetUnavailable(f"cloud {cloud!r}: {service} at {endpoint}: {detail}") from exc
+
+
+def authorized_connection(region, cloud: str):
+    """An openstacksdk connection that has its token: the identity endpoint answered."""
+    import openstack
+
+    auth_url = region.config.get("auth", {}).get("auth_url", "(no auth_url)")
+    conn = openstack.connection.Connection(config=region)
+    with reaching(cloud, "identity", auth_url):
+        conn.authorize()
+    return conn

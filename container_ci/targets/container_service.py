@@ -22,7 +22,13 @@ from container_ci.errors import (
 )
 from container_ci.naming import Owner
 from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
-from container_ci.targets.cloud import CloudOptions, cloud_region, is_connection_error, unreachable
+from container_ci.targets.cloud import (
+    CloudOptions,
+    authorized_connection,
+    cloud_region,
+    is_connection_error,
+    reaching,
+)
 
 SERVICE_TYPE = "container"
 MICROVERSION = "container 1.40"
@@ -51,18 +57,10 @@ class ContainerServiceTarget(Target):
 
     # -- connection -------------------------------------------------------
     def connect(self) -> str:
-        import openstack
         from keystoneauth1 import adapter
 
         cloud = self.options.cloud
-        auth_url = self.region.config.get("auth", {}).get("auth_url", "(no auth_url)")
-        conn = openstack.connection.Connection(config=self.region)
-        try:
-            conn.authorize()
-        except Exception as exc:
-            if is_connection_error(exc):
-                raise unreachable(cloud, auth_url, "identity", exc) from exc
-            raise TargetUnavailable(f"cloud {cloud!r}: identity at {auth_url}: {exc}") from exc
+        conn = authorized_connection(self.region, cloud)
         self.api = adapter.Adapter(
             session=conn.session,
             service_type=SERVICE_TYPE,
@@ -70,22 +68,12 @@ class ContainerServiceTarget(Target):
             region_name=self.region.region_name,
             additional_headers={"OpenStack-API-Version": MICROVERSION},
         )
-        try:
+        with reaching(cloud, "catalog", "(the token's catalog)"):
             endpoint = self.api.get_endpoint()
-        except Exception as exc:  # noqa: BLE001
-            raise TargetUnavailable(
-                f"cloud {cloud!r}: no {SERVICE_TYPE} endpoint in the catalog: {exc}"
-            ) from exc
         if not endpoint:
             raise TargetUnavailable(f"cloud {cloud!r}: no {SERVICE_TYPE} endpoint in the catalog")
-        try:
+        with reaching(cloud, "container service", endpoint):
             response = self.api.get("/v1/containers", params={"limit": 1})
-        except Exception as exc:
-            if is_connection_error(exc):
-                raise unreachable(cloud, endpoint, "container service", exc) from exc
-            raise TargetUnavailable(
-                f"cloud {cloud!r}: container service at {endpoint}: {exc}"
-            ) from exc
         version = response.headers.get("OpenStack-API-Version", MICROVERSION)
         return f"{version} at {endpoint}"
 

@@ -26,7 +26,13 @@ from container_ci.naming import Owner
 from container_ci.scenarios.model import compute_driver_row
 from container_ci.scenarios.nova_support_matrix import NOT_IN_NOVA_MATRIX
 from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
-from container_ci.targets.cloud import CloudOptions, cloud_region, is_connection_error, unreachable
+from container_ci.targets.cloud import (
+    CloudOptions,
+    authorized_connection,
+    cloud_region,
+    is_connection_error,
+    reaching,
+)
 
 POLL_INTERVAL = 1.0
 IMAGE_ACTIVE_TIMEOUT = 300.0
@@ -69,14 +75,9 @@ class NovaTarget(Target):
 
     # -- connection -------------------------------------------------------
     def connect(self) -> str:
-        import openstack
-
-        auth_url = self.region.config.get("auth", {}).get("auth_url", "(no auth_url)")
-        self.conn = openstack.connection.Connection(config=self.region)
-        with self._reaching("identity", auth_url):
-            self.conn.authorize()
+        self.conn = authorized_connection(self.region, self.options.cloud)
         endpoint = self._endpoint("compute")
-        with self._reaching("compute", endpoint):
+        with reaching(self.options.cloud, "compute", endpoint):
             # The versioned endpoint describes itself: {"version": {"version": "2.96", ...}}
             described = self.conn.session.get(endpoint).json().get("version") or {}
         if not self.driver:
@@ -97,20 +98,6 @@ class NovaTarget(Target):
         except Exception as exc:  # noqa: BLE001 - a catalog without it: say so
             raise TargetUnavailable(
                 f"cloud {self.options.cloud!r}: no {service} endpoint in the catalog: {exc}"
-            ) from exc
-
-    @contextlib.contextmanager
-    def _reaching(self, service: str, endpoint: str) -> Iterator[None]:
-        try:
-            yield
-        except TargetUnavailable:
-            raise
-        except Exception as exc:
-            if is_connection_error(exc):
-                raise unreachable(self.options.cloud, endpoint, service, exc) from exc
-            detail = " ".join(str(exc).split())
-            raise TargetUnavailable(
-                f"cloud {self.options.cloud!r}: {service} at {endpoint}: {detail}"
             ) from exc
 
     def _detect_driver(self) -> str:

@@ -118,14 +118,14 @@ def _references(config: ZuulConfig, upstream: UpstreamNames) -> list[Problem]:
     for stanza in [*config.of_kind("project"), *config.of_kind("project-template")]:
         for index, name in enumerate(_as_list(stanza.body.get("templates"))):
             need(stanza, ["templates", index], "project-template", name, templates)
-        for pipeline, index, name, attrs in _pipeline_jobs(stanza):
+        for pipeline, index, name, attrs in pipeline_jobs(stanza):
             location = [pipeline, "jobs", index]
             need(stanza, location, "job", name, jobs)
             job_attributes(stanza, attrs, [*location, name])
     return problems
 
 
-def _pipeline_jobs(stanza: Stanza) -> Iterator[tuple[str, int, str, dict]]:
+def pipeline_jobs(stanza: Stanza) -> Iterator[tuple[str, int, str, dict]]:
     """(pipeline, index, job name, attributes) of each job a project lists."""
     for pipeline, contents in stanza.body.items():
         if pipeline in NOT_PIPELINES or not isinstance(contents, dict):
@@ -305,7 +305,7 @@ def _pipeline_rules(config: ZuulConfig, policy_jobs: dict[str, str] | None) -> l
     problems = []
     defined = config.named("job")
     for stanza in [*config.of_kind("project"), *config.of_kind("project-template")]:
-        for pipeline, index, name, attrs in _pipeline_jobs(stanza):
+        for pipeline, index, name, attrs in pipeline_jobs(stanza):
             voting = attrs.get("voting")
             if voting is None and name in defined:
                 voting = defined[name][0].body.get("voting")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from container_ci.errors import BadInput
 from container_ci.scenarios.yaml_source import line_of
-from container_ci.zuul.check import _pipeline_jobs
+from container_ci.zuul.check import pipeline_jobs
 from container_ci.zuul.config import Stanza, load_config
 from container_ci.zuul.schema import schema_problems
 
@@ -80,7 +80,7 @@ def move_job(paths: list[Path], job: str, to_pipeline: str, voting: bool | None 
     holders = [
         (stanza, pipeline, index)
         for stanza in [*config.of_kind("project"), *config.of_kind("project-template")]
-        for pipeline, index, name, _attrs in _pipeline_jobs(stanza)
+        for pipeline, index, name, _attrs in pipeline_jobs(stanza)
         if name == job
     ]
     if not holders:
@@ -95,7 +95,7 @@ def move_job(paths: list[Path], job: str, to_pipeline: str, voting: bool | None 
     new_lines = _edit(lines, stanza, from_pipeline, index, to_pipeline, voting)
     text = "\n".join(new_lines)
     _validated(stanza.path, text)
-    _write_atomically(stanza.path, text)
+    write_atomically(stanza.path, text)
     return Moved(stanza.path, stanza.label, from_pipeline, to_pipeline, voting)
 
 
@@ -165,7 +165,7 @@ def _validated(path: Path, text: str) -> None:
         raise BadInput(f"{path}: the edit would not pass Zuul's schema, nothing written: {details}")
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
