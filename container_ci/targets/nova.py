@@ -36,7 +36,6 @@ from container_ci.targets.cloud import (
 
 POLL_INTERVAL = 1.0
 IMAGE_ACTIVE_TIMEOUT = 300.0
-NETWORKS_NONE_MICROVERSION = "2.37"
 
 STATUS_STATES = {
     "ACTIVE": State.ACTIVE,
