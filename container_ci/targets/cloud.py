@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from container_ci.errors import BadInput, TargetUnavailable
+from container_ci.naming import Owner
+from container_ci.targets.base import Instance, State, Target
 
 # keystoneauth and openstacksdk log a warning for every failed discovery and
 # retry; the target reports the failure itself, once.
@@ -123,3 +125,26 @@ def authorized_connection(region, cloud: str):
     with reaching(cloud, "identity", auth_url):
         conn.authorize()
     return conn
+
+
+class CloudTarget(Target):
+    """What the cloud targets share: the clouds.yaml entry (looked up when the
+    target is made, so an unknown cloud is bad input before any run), polling
+    (clouds offer users no event stream), the image mapping, and removing a
+    leftover by id."""
+
+    REMOVE_TIMEOUT = 300.0
+
+    def __init__(self, owner: Owner, options: CloudOptions, poll_interval: float) -> None:
+        super().__init__(owner)
+        self.waiter.poll_interval = poll_interval
+        self.options = options
+        self.region = cloud_region(options.cloud)
+
+    def resolve_image(self, ref: str) -> str:
+        return self.options.images.get(ref, ref)
+
+    def remove_instance(self, instance_id: str) -> None:
+        instance = Instance(id=instance_id, name=instance_id, image="")
+        self.delete(instance)
+        self.wait_for_state(instance, State.GONE, timeout=self.REMOVE_TIMEOUT)

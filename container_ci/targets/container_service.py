@@ -21,11 +21,11 @@ from container_ci.errors import (
     Unsupported,
 )
 from container_ci.naming import Owner
-from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
+from container_ci.targets.base import ExecResult, Instance, OwnedResource, State
 from container_ci.targets.cloud import (
     CloudOptions,
+    CloudTarget,
     authorized_connection,
-    cloud_region,
     is_connection_error,
     reaching,
 )
@@ -45,14 +45,11 @@ STATUS_STATES = {
 }
 
 
-class ContainerServiceTarget(Target):
+class ContainerServiceTarget(CloudTarget):
     name = "container-service"
 
     def __init__(self, owner: Owner, options: CloudOptions) -> None:
-        super().__init__(owner)
-        self.waiter.poll_interval = POLL_INTERVAL
-        self.options = options
-        self.region = cloud_region(options.cloud)
+        super().__init__(owner, options, POLL_INTERVAL)
         self.api = None
 
     # -- connection -------------------------------------------------------
@@ -99,9 +96,6 @@ class ContainerServiceTarget(Target):
             raise InfrastructureError(f"container service: {what}: {exc}") from exc
 
     # -- images -----------------------------------------------------------
-    def resolve_image(self, ref: str) -> str:
-        return self.options.images.get(ref, ref)
-
     def delete_image(self, image: str) -> None:
         """Nothing to do: this target takes no snapshots (see the matrix)."""
 
@@ -235,9 +229,7 @@ class ContainerServiceTarget(Target):
         return found
 
     def remove(self, resource: OwnedResource) -> None:
-        instance = Instance(id=resource.name, name=resource.name, image="")
-        self.delete(instance)
-        self.wait_for_state(instance, State.GONE, timeout=300.0)
+        self.remove_instance(resource.name)
 
 
 def _error_detail(exc) -> str:

@@ -25,11 +25,11 @@ from container_ci.errors import (
 from container_ci.naming import Owner
 from container_ci.scenarios.model import compute_driver_row
 from container_ci.scenarios.nova_support_matrix import NOT_IN_NOVA_MATRIX
-from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
+from container_ci.targets.base import ExecResult, Instance, OwnedResource, State
 from container_ci.targets.cloud import (
     CloudOptions,
+    CloudTarget,
     authorized_connection,
-    cloud_region,
     is_connection_error,
     reaching,
 )
@@ -56,14 +56,11 @@ DRIVER_OF_HYPERVISOR = {
 }
 
 
-class NovaTarget(Target):
+class NovaTarget(CloudTarget):
     name = "nova"
 
     def __init__(self, owner: Owner, options: CloudOptions) -> None:
-        super().__init__(owner)
-        self.waiter.poll_interval = POLL_INTERVAL
-        self.options = options
-        self.region = cloud_region(options.cloud)  # BadInput for an unknown cloud: before any run
+        super().__init__(owner, options, POLL_INTERVAL)
         self.driver = options.compute_driver
         self.conn = None
         self._flavor_id = ""
@@ -156,9 +153,6 @@ class NovaTarget(Target):
             raise InfrastructureError(f"nova: {what}: {exc}") from exc
 
     # -- images -----------------------------------------------------------
-    def resolve_image(self, ref: str) -> str:
-        return self.options.images.get(ref, ref)
-
     def _image_id(self, ref: str) -> str:
         import openstack.exceptions
 
@@ -316,6 +310,4 @@ class NovaTarget(Target):
         if resource.kind == naming.KIND_IMAGE:
             self.delete_image(resource.name)
             return
-        instance = Instance(id=resource.name, name=resource.name, image="")
-        self.delete(instance)
-        self.wait_for_state(instance, State.GONE, timeout=300.0)
+        self.remove_instance(resource.name)
