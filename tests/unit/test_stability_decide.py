@@ -101,7 +101,7 @@ def store(tmp_path):
     opened.close()
 
 
-def decide_cli(tmp_path: Path, store: Store) -> subprocess.CompletedProcess[str]:
+def decide_cli(tmp_path: Path, store: Store, *extra: str) -> subprocess.CompletedProcess[str]:
     policy = tmp_path / "promotion.yaml"
     policy.write_text(POLICY)
     return subprocess.run(
@@ -115,6 +115,7 @@ def decide_cli(tmp_path: Path, store: Store) -> subprocess.CompletedProcess[str]
             "decide",
             "--policy",
             str(policy),
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -204,28 +205,8 @@ def test_apply_writes_the_promotion_as_a_zuul_move(store, tmp_path):
         )
     )
     history(store, failures={4: "t.snapshot"})
+    done = decide_cli(tmp_path, store, "--apply", "--zuul-dir", str(zuul_dir))
     policy = tmp_path / "promotion.yaml"
-    policy.write_text(POLICY)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "container_ci.cli",
-            "stability",
-            "--db",
-            store.url,
-            "decide",
-            "--policy",
-            str(policy),
-            "--apply",
-            "--zuul-dir",
-            str(zuul_dir),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
     assert done.returncode == 10, done.stdout + done.stderr
     assert f"applied: {JOB} experimental -> check-non-voting" in done.stdout
     assert f"  {JOB}: check-non-voting" in policy.read_text()
