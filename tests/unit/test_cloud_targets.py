@@ -33,9 +33,25 @@ def cloud(tmp_path, monkeypatch):
         yield fake
 
 
-def run(tmp_path, *args) -> tuple[int, dict]:
+def run(tmp_path, target: str, scenario: str, *args: str) -> tuple[int, dict]:
+    """One scenario file on `target` against the fake cloud; (exit code, summary)."""
     output = tmp_path / "out"
-    code = cli.main(["run", "--no-record", "--plain", "--output", str(output), *args])
+    code = cli.main(
+        [
+            "run",
+            "--no-record",
+            "--plain",
+            "--output",
+            str(output),
+            "--target",
+            target,
+            "--cloud",
+            "fake",
+            "--scenario",
+            str(SCENARIOS / scenario),
+            *args,
+        ]
+    )
     return code, json.loads((output / "summary.json").read_text())
 
 
@@ -45,15 +61,7 @@ def steps_of(summary: dict) -> dict[str, tuple[str, str]]:
 
 
 def test_nova_lifecycle_skips_what_the_drivers_row_lacks(cloud, tmp_path):
-    code, summary = run(
-        tmp_path,
-        "--target",
-        "nova",
-        "--cloud",
-        "fake",
-        "--scenario",
-        str(SCENARIOS / "lifecycle.yaml"),
-    )
+    code, summary = run(tmp_path, "nova", "lifecycle.yaml")
     assert code == 0, summary
     steps = steps_of(summary)
     # The row was found by asking the cloud: hypervisor type LXC -> libvirt-lxc.
@@ -76,15 +84,7 @@ def test_nova_lifecycle_skips_what_the_drivers_row_lacks(cloud, tmp_path):
 
 def test_nova_snapshot_on_a_driver_with_snapshots(cloud, tmp_path):
     cloud.hypervisor_type = "QEMU"
-    code, summary = run(
-        tmp_path,
-        "--target",
-        "nova",
-        "--cloud",
-        "fake",
-        "--scenario",
-        str(SCENARIOS / "snapshot.yaml"),
-    )
+    code, summary = run(tmp_path, "nova", "snapshot.yaml")
     assert code == 0, summary
     assert summary["targets"][0]["version"].endswith("driver libvirt-kvm-x86")
     assert all(status != "failed" for status, _ in steps_of(summary).values())
@@ -96,46 +96,20 @@ def test_nova_snapshot_on_a_driver_with_snapshots(cloud, tmp_path):
 
 
 def test_explicit_compute_driver_and_a_missing_image(cloud, tmp_path):
-    code, summary = run(
-        tmp_path,
-        "--target",
-        "nova",
-        "--cloud",
-        "fake",
-        "--compute-driver",
-        "libvirt-kvm-x86",
-        "--scenario",
-        str(SCENARIOS / "bad-image.yaml"),
-    )
+    code, summary = run(tmp_path, "nova", "bad-image.yaml", "--compute-driver", "libvirt-kvm-x86")
     assert code == 0, summary
     assert not any(path.endswith("os-hypervisors/detail") for _method, path in cloud.requests)
 
 
 def test_a_compute_driver_without_a_row_makes_the_target_unavailable(cloud, tmp_path):
     cloud.hypervisor_type = "ironic"
-    code, summary = run(
-        tmp_path,
-        "--target",
-        "nova",
-        "--cloud",
-        "fake",
-        "--scenario",
-        str(SCENARIOS / "lifecycle.yaml"),
-    )
+    code, summary = run(tmp_path, "nova", "lifecycle.yaml")
     assert code == 3
     assert "no capabilities declared for 'nova/ironic'" in summary["results"][0]["message"]
 
 
 def test_container_service_lifecycle(cloud, tmp_path):
-    code, summary = run(
-        tmp_path,
-        "--target",
-        "container-service",
-        "--cloud",
-        "fake",
-        "--scenario",
-        str(SCENARIOS / "lifecycle.yaml"),
-    )
+    code, summary = run(tmp_path, "container-service", "lifecycle.yaml")
     steps = steps_of(summary)
     assert code == 0, steps
     assert steps["exec reports a failing command's exit code"][0] == "passed"
