@@ -6,12 +6,11 @@ they live in the subunit stream and the JUnit system-out)."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from container_ci.atomic import write_text_atomically
 from container_ci.errors import BadInput
 from container_ci.results.model import (
     PairResult,
@@ -72,15 +71,7 @@ def _pair_dict(pair: PairResult) -> dict[str, Any]:
 
 
 def write_summary(run: RunResult, path: Path) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".summary-", suffix=".json")
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(to_dict(run), handle, indent=2)
-            handle.write("\n")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    write_text_atomically(path, json.dumps(to_dict(run), indent=2) + "\n")
 
 
 def read_summary(path: Path) -> RunResult:

@@ -12,11 +12,11 @@ written; a failed check writes nothing."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from container_ci.atomic import write_text_atomically
 from container_ci.errors import BadInput
 from container_ci.scenarios.yaml_source import line_of
 from container_ci.zuul.check import pipeline_jobs
@@ -95,7 +95,7 @@ def move_job(paths: list[Path], job: str, to_pipeline: str, voting: bool | None 
     new_lines = _edit(lines, stanza, from_pipeline, index, to_pipeline, voting)
     text = "\n".join(new_lines)
     _validated(stanza.path, text)
-    write_atomically(stanza.path, text)
+    write_text_atomically(stanza.path, text)
     return Moved(stanza.path, stanza.label, from_pipeline, to_pipeline, voting)
 
 
@@ -163,15 +163,3 @@ def _validated(path: Path, text: str) -> None:
     if problems:
         details = "; ".join(p.message for p in problems[:3])
         raise BadInput(f"{path}: the edit would not pass Zuul's schema, nothing written: {details}")
-
-
-def write_atomically(path: Path, text: str) -> None:
-    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(scratch, path.stat().st_mode & 0o777)
-        os.replace(scratch, path)
-    except BaseException:
-        Path(scratch).unlink(missing_ok=True)
-        raise

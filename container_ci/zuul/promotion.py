@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from container_ci.atomic import write_text_atomically
 from container_ci.errors import BadInput
-from container_ci.zuul.move import Moved, move_job, write_atomically
+from container_ci.zuul.move import Moved, move_job
 
 # Stage -> (pipeline, voting) of the job's entry.
 STAGE_PLACES = {
@@ -38,4 +39,4 @@ def _set_stage(policy_path: Path, job: str, stage: str) -> None:
     if not pattern.search(text):
         raise BadInput(f"{policy_path}: no `{job}: <stage>` line under jobs:")
     text = pattern.sub(lambda m: f"{m.group(1)}{job}: {stage}{m.group(2) or ''}", text, count=1)
-    write_atomically(policy_path, text)
+    write_text_atomically(policy_path, text)
