@@ -72,7 +72,10 @@ class CheckOptions:
 
 
 def check(paths: Sequence[Path], options: CheckOptions) -> list[Problem]:
-    config = load_config(paths)
+    return check_config(load_config(paths), options)
+
+
+def check_config(config: ZuulConfig, options: CheckOptions) -> list[Problem]:
     problems = list(config.problems)
     for stanza in config.stanzas:
         problems += schema_problems(stanza)

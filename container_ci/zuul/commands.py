@@ -8,7 +8,7 @@ from container_ci import paths
 from container_ci.errors import BadInput
 from container_ci.scenarios.yaml_source import load_yaml, to_plain
 from container_ci.zuul import plugin_tests
-from container_ci.zuul.check import CheckOptions, UpstreamNames, check, has_playbook_tree
+from container_ci.zuul.check import CheckOptions, UpstreamNames, check_config, has_playbook_tree
 from container_ci.zuul.config import load_config
 from container_ci.zuul.move import move_job
 
@@ -38,7 +38,8 @@ def run_check(
             root = first.parent.parent
     if policy is None and any(t.resolve() == own_zuul_dir.resolve() for t in targets):
         policy = repo / "jobs" / "promotion.yaml"
-    if root is not None and not no_files and not has_playbook_tree(load_config(targets), root):
+    config = load_config(targets)
+    if root is not None and not no_files and not has_playbook_tree(config, root):
         print(
             f"zuul check: playbooks not checked: {root} holds none of the directories they "
             "are in (configuration checked as data; --root names the repository)"
@@ -50,7 +51,7 @@ def run_check(
         policy_jobs=_policy_jobs(policy) if policy else None,
         repo=repo,
     )
-    problems = check(targets, options)
+    problems = check_config(config, options)
     for problem in problems:
         print(problem)
     checked = ", ".join(str(t) for t in targets)
