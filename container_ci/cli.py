@@ -300,6 +300,35 @@ def build_parser() -> argparse.ArgumentParser:
     devstack.add_argument("--driver", required=True, choices=("lxc", "docker", "container-service"))
     devstack.add_argument("--zuul-dir", type=Path, metavar="DIR", help="default: zuul.d")
 
+    cloud = commands.add_parser(
+        "cloud",
+        help="a local cloud: real Keystone, Placement, Glance, Neutron, Nova on libvirt LXC",
+        description="Run a real Nova (libvirt driver, virt_type lxc) with Keystone, "
+        "Placement, Glance and Neutron from PyPI as plain processes on 127.0.0.1, with no "
+        "devstack: `up` installs and starts it (idempotent) and writes the clouds.yaml entry "
+        "container-ci-local; `down` deletes its servers and stops exactly the processes it "
+        "started. State, logs and pid files: $CONTAINER_CI_CLOUD_DIR, default DATA_DIR/cloud.",
+    )
+    cloud_actions = cloud.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cloud_actions.add_parser(
+        "up", help="install what is missing, start every service, register images and flavor"
+    )
+    cloud_down = cloud_actions.add_parser(
+        "down", help="delete the cloud's servers, stop its processes (by pid), detach loops"
+    )
+    cloud_down.add_argument(
+        "--purge",
+        action="store_true",
+        help="also remove the state (databases, images, logs; the venv is kept) and the "
+        "clouds.yaml entry",
+    )
+    cloud_actions.add_parser(
+        "status", help="each service: pid, port, health (exit 1 unless all are healthy)"
+    )
+    cloud_logs = cloud_actions.add_parser("logs", help="the last lines of the services' logs")
+    cloud_logs.add_argument("service", nargs="?", help="one service (default: every one)")
+    cloud_logs.add_argument("-n", "--lines", type=_positive_int, default=20)
+
     capabilities = commands.add_parser(
         "capabilities",
         help="the capability matrix: seed compute-driver rows from Nova's support matrix",
@@ -508,6 +537,12 @@ def cmd_devstack_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cloud(args: argparse.Namespace) -> int:
+    from container_ci.cloud import commands as cloud
+
+    return cloud.run(args.action, args)
+
+
 def cmd_capabilities(args: argparse.Namespace) -> int:
     from container_ci.scenarios.nova_support_matrix import (
         read_support_matrix,
@@ -532,6 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tempest": cmd_tempest,
         "zuul": cmd_zuul,
         "devstack-config": cmd_devstack_config,
+        "cloud": cmd_cloud,
     }[args.command]
     try:
         return handler(args)

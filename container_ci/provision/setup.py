@@ -42,7 +42,7 @@ def _step(report: SetupReport, say: Callable[[str], None], label: str, action) -
     return True
 
 
-def _ensure_daemon(spec: daemons.DaemonSpec, answers: Callable[[], bool]) -> list[str]:
+def ensure_daemon(spec: daemons.DaemonSpec, answers: Callable[[], bool]) -> list[str]:
     if answers():
         return []
     pid = daemons.managed_pid(spec.name)
@@ -73,14 +73,14 @@ def run_setup(
         return report
 
     if "docker" in backends and _step(
-        report, say, "docker", lambda: _ensure_daemon(daemons.DOCKERD, probes.docker_answers)
+        report, say, "docker", lambda: ensure_daemon(daemons.DOCKERD, probes.docker_answers)
     ):
         _step(report, say, "docker", images.ensure_docker_images)
     if "libvirt-lxc" in backends and _step(
         report,
         say,
         "libvirt-lxc",
-        lambda: _ensure_daemon(daemons.LIBVIRTD, probes.libvirt_answers),
+        lambda: ensure_daemon(daemons.LIBVIRTD, probes.libvirt_answers),
     ):
         _step(report, say, "libvirt-lxc", images.ensure_lxc_images)
 

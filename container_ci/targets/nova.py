@@ -156,6 +156,14 @@ class NovaTarget(CloudTarget):
     def _image_id(self, ref: str) -> str:
         import openstack.exceptions
 
+        if ":" in ref:
+            # Glance reads "repo:tag" in a filter as operator "repo"; quoted
+            # inside its `in:` operator the colon is part of the name.
+            with self._api(f"find image {ref}"):
+                found = list(self.conn.image.images(name=f'in:"{ref}"'))
+            if not found:
+                raise ImageNotFound(f"cloud {self.options.cloud!r} has no image {ref!r}")
+            return found[0].id
         try:
             with self._api(f"find image {ref}"):
                 return self.conn.image.find_image(ref, ignore_missing=False).id

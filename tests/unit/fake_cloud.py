@@ -369,7 +369,13 @@ class _Handler(BaseHTTPRequestHandler):
             images = list(self.cloud.images.values())
             for key in ("name", "owner"):
                 if key in query:
-                    images = [i for i in images if i.get(key) == query[key][0]]
+                    wanted = _glance_filter(query[key][0])
+                    if wanted is None:  # Glance reads "x:..." as operator x (recorded reply)
+                        operator = query[key][0].split(":", 1)[0]
+                        return self._send(
+                            400, f"Unable to filter by unknown operator '{operator}'."
+                        )
+                    images = [i for i in images if i.get(key) in wanted]
             return self._send(
                 200, {"images": images, "schema": "/v2/schemas/images", "first": "/v2/images"}
             )
@@ -485,3 +491,13 @@ class _Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _container_view(container: dict) -> dict:
         return {k: v for k, v in container.items() if not k.startswith("_")}
+
+
+def _glance_filter(value: str) -> set[str] | None:
+    """The names a Glance list filter selects: `in:"a:b","c"` or a plain
+    value; None for "x:y" with an operator Glance does not know."""
+    if value.startswith("in:"):
+        return {part.strip('"') for part in re.findall(r'"[^"]*"|[^,]+', value[3:])}
+    if ":" in value:
+        return None
+    return {value}

@@ -1,0 +1,283 @@
+"""One-time set-up of a fresh local cloud, and the catalogue it serves.
+
+Database schemas are created before the services start; users, endpoints,
+the guest images and the flavor once Keystone, Glance and Nova answer. Each
+step looks before it acts, so `up` on a running cloud changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import openstack
+from openstack.connection import Connection
+
+from container_ci.cloud import guest_image, mariadb, processes
+from container_ci.cloud.configs import SERVICE_USERS
+from container_ci.cloud.install import SERVICE_PACKAGES
+from container_ci.cloud.layout import REGION, Layout
+from container_ci.provision import rootfs
+
+FLAVOR = "cci.tiny"  # 128 MB, 1 vCPU, 1 GB disk: plenty for busybox
+DEMO_PROJECT = "cci-demo"
+DEMO_USER = "cci-demo"
+GUEST_HASH = "container_ci_guest_hash"  # image property: which guest build it is
+CATALOG = (
+    # service name, type, port key, path
+    ("keystone", "identity", "keystone", "/v3"),
+    ("placement", "placement", "placement", ""),
+    ("glance", "image", "glance", ""),
+    ("neutron", "network", "neutron", ""),
+    ("nova", "compute", "nova-api", "/v2.1"),
+)
+
+
+class BootstrapError(RuntimeError):
+    pass
+
+
+@dataclass
+class State:
+    """What survives between `up`s (mode 0600: it holds the password)."""
+
+    password: str
+    schema_for: str = ""  # the pin list the schemas were created for
+
+    @classmethod
+    def load_or_create(cls, layout: Layout) -> State:
+        try:
+            data = json.loads(layout.state_file.read_text())
+            return cls(**data)
+        except FileNotFoundError:
+            state = cls(password=secrets.token_urlsafe(18))
+            state.save(layout)
+            return state
+
+    def save(self, layout: Layout) -> None:
+        layout.root.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(layout.state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(self.__dict__, handle, indent=2)
+
+
+def _manage(layout: Layout, *argv: str) -> None:
+    log = layout.logfile("manage")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [str(layout.bin(argv[0])), *argv[1:]]
+    with open(log, "a") as handle:
+        handle.write(f"\n--- {' '.join(command)}\n")
+        handle.flush()
+        done = subprocess.run(
+            command, stdout=handle, stderr=subprocess.STDOUT, check=False, cwd=layout.root
+        )
+    if done.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:]
+        raise BootstrapError(
+            f"{' '.join(argv[:3])} exited {done.returncode}: {' '.join(tail)[:300]} (log: {log})"
+        )
+
+
+def create_schemas(layout: Layout, state: State, say: Callable[[str], None]) -> bool:
+    """Every database, at the installed releases' schema. Skipped when done for these pins."""
+    mariadb.create_databases(layout, state.password)
+    stamp = "\n".join(SERVICE_PACKAGES)
+    if state.schema_for == stamp:
+        return False
+    etc = layout.etc
+    keystone = ["--config-file", str(etc / "keystone" / "keystone.conf")]
+    say("creating the databases (keystone, placement, glance, neutron, nova)")
+    _manage(layout, "keystone-manage", *keystone, "db_sync")
+    for setup in ("fernet_setup", "credential_setup"):
+        _manage(
+            layout,
+            "keystone-manage",
+            *keystone,
+            setup,
+            "--keystone-user",
+            "root",
+            "--keystone-group",
+            "root",
+        )
+    _manage(
+        layout,
+        "keystone-manage",
+        *keystone,
+        "bootstrap",
+        "--bootstrap-password",
+        state.password,
+        "--bootstrap-admin-url",
+        layout.url("keystone", "/v3"),
+        "--bootstrap-public-url",
+        layout.url("keystone", "/v3"),
+        "--bootstrap-internal-url",
+        layout.url("keystone", "/v3"),
+        "--bootstrap-region-id",
+        REGION,
+    )
+    _manage(
+        layout,
+        "placement-manage",
+        "--config-file",
+        str(etc / "placement" / "placement.conf"),
+        "db",
+        "sync",
+    )
+    _manage(
+        layout, "glance-manage", "--config-file", str(etc / "glance" / "glance-api.conf"), "db_sync"
+    )
+    _manage(
+        layout,
+        "neutron-db-manage",
+        "--config-file",
+        str(etc / "neutron" / "neutron.conf"),
+        "--config-file",
+        str(etc / "neutron" / "plugins" / "ml2" / "ml2_conf.ini"),
+        "upgrade",
+        "heads",
+    )
+    nova = ["--config-file", str(etc / "nova" / "nova.conf")]
+    _manage(layout, "nova-manage", *nova, "api_db", "sync")
+    _manage(
+        layout,
+        "nova-manage",
+        *nova,
+        "cell_v2",
+        "map_cell0",
+        "--database_connection",
+        layout.database_url("nova_cell0", state.password),
+    )
+    _manage(layout, "nova-manage", *nova, "cell_v2", "create_cell", "--name", "cell1")
+    _manage(layout, "nova-manage", *nova, "db", "sync")
+    state.schema_for = stamp
+    state.save(layout)
+    return True
+
+
+def admin_connection(layout: Layout, state: State) -> Connection:
+    # Only these arguments: with a single clouds.yaml entry (perhaps a stale
+    # one of ours) openstacksdk would otherwise merge that entry in.
+    return openstack.connect(
+        load_yaml_config=False,
+        load_envvars=False,
+        auth_url=layout.url("keystone", "/v3"),
+        username="admin",
+        password=state.password,
+        project_name="admin",
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name=REGION,
+        identity_interface="public",
+    )
+
+
+def register_services(layout: Layout, state: State) -> list[str]:
+    """Service project and users, the catalogue, and a member user for tests."""
+    created: list[str] = []
+    identity = admin_connection(layout, state).identity
+    service_project = _project(identity, "service", created)
+    demo_project = _project(identity, DEMO_PROJECT, created)
+    admin_role = identity.find_role("admin")
+    member_role = identity.find_role("member")
+    service_role = identity.find_role("service") or identity.create_role(name="service")
+    for name in SERVICE_USERS:
+        user = _user(identity, name, state.password, created)
+        for role in (admin_role, service_role):
+            identity.assign_project_role_to_user(service_project, user, role)
+    demo = _user(identity, DEMO_USER, state.password, created)
+    identity.assign_project_role_to_user(demo_project, demo, member_role)
+    for name, kind, port, path in CATALOG:
+        service = identity.find_service(name)
+        if service is None:
+            service = identity.create_service(name=name, type=kind, enabled=True)
+            created.append(f"service {name}")
+        existing = {e.interface for e in identity.endpoints(service_id=service.id)}
+        for interface in ("public", "internal", "admin"):
+            if interface not in existing:
+                identity.create_endpoint(
+                    service_id=service.id,
+                    interface=interface,
+                    url=layout.url(port, path),
+                    region_id=REGION,
+                )
+    return created
+
+
+def _project(identity, name: str, created: list[str]):
+    project = identity.find_project(name, domain_id="default")
+    if project is None:
+        project = identity.create_project(name=name, domain_id="default")
+        created.append(f"project {name}")
+    return project
+
+
+def _user(identity, name: str, password: str, created: list[str]):
+    user = identity.find_user(name, domain_id="default")
+    if user is None:
+        user = identity.create_user(name=name, password=password, domain_id="default")
+        created.append(f"user {name}")
+    return user
+
+
+def wait_for_compute_node(layout: Layout, state: State, timeout: float = 120) -> str:
+    """Until nova-compute's resource provider is in Placement; then map the
+    host into cell1 (discover_hosts), so the scheduler can pick it."""
+    connection = admin_connection(layout, state)
+    deadline = time.monotonic() + timeout
+    while True:
+        providers = list(connection.placement.resource_providers())
+        if providers:
+            break
+        if processes.read_pid(layout.pidfile("nova-compute")) is None:
+            raise BootstrapError(
+                f"nova-compute exited before registering in placement "
+                f"(log: {layout.logfile('nova-compute')})"
+            )
+        if time.monotonic() > deadline:
+            raise BootstrapError(
+                f"nova-compute registered no resource provider in placement within {timeout:g}s "
+                f"(log: {layout.logfile('nova-compute')})"
+            )
+        time.sleep(1)
+    _manage(
+        layout,
+        "nova-manage",
+        "--config-file",
+        str(layout.etc / "nova" / "nova.conf"),
+        "cell_v2",
+        "discover_hosts",
+    )
+    return providers[0].name
+
+
+def register_images_and_flavor(layout: Layout, state: State) -> list[str]:
+    created: list[str] = []
+    connection = admin_connection(layout, state)
+    wanted_hash = rootfs.guest_hash()
+    for variant in ("base", "alt"):
+        name = guest_image.image_name(variant)
+        existing = [image for image in connection.image.images(name=name)]
+        if any(image.properties.get(GUEST_HASH) == wanted_hash for image in existing):
+            continue
+        path = guest_image.build(layout.data / "images", variant)
+        connection.image.create_image(
+            name=name,
+            filename=str(path),
+            disk_format="raw",
+            container_format="bare",
+            visibility="public",
+            allow_duplicates=True,
+            wait=True,
+            **{GUEST_HASH: wanted_hash},
+        )
+        for stale in existing:  # built from an older init or busybox
+            connection.image.delete_image(stale)
+        created.append(f"image {name}" + (" (replacing an older build)" if existing else ""))
+    if connection.compute.find_flavor(FLAVOR) is None:
+        connection.compute.create_flavor(name=FLAVOR, ram=128, vcpus=1, disk=1, is_public=True)
+        created.append(f"flavor {FLAVOR}")
+    return created

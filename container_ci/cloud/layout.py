@@ -1,0 +1,120 @@
+"""Where the local cloud keeps everything, and the ports it listens on.
+
+One state dir holds the virtualenv, the generated configuration, databases,
+images, pid files and logs, so `down` and a sweep know exactly what is ours."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from container_ci import paths
+
+ENV_STATE_DIR = "CONTAINER_CI_CLOUD_DIR"
+CLOUD_NAME = "container-ci-local"
+REGION = "RegionOne"
+HOST = "127.0.0.1"
+# Nova names its libvirt domains after this template: recognisable in
+# `virsh list`, and outside the `cci-` prefix the local targets sweep.
+INSTANCE_NAME_TEMPLATE = "nova-cci-%08x"
+
+# One block of loopback ports, away from the usual defaults (5000, 5672, 8774...)
+# so a system service of the same kind does not collide with ours.
+PORTS = {
+    "keystone": 24500,
+    "glance": 24501,
+    "placement": 24502,
+    "neutron": 24503,
+    "nova-api": 24504,
+    "rabbitmq": 24505,
+    "rabbitmq-dist": 24506,
+    "epmd": 24507,
+}
+
+
+def default_state_dir() -> Path:
+    explicit = os.environ.get(ENV_STATE_DIR)
+    return Path(explicit) if explicit else paths.data_dir() / "cloud"
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @classmethod
+    def default(cls) -> Layout:
+        return cls(default_state_dir())
+
+    @property
+    def venv(self) -> Path:
+        return self.root / "venv"
+
+    def bin(self, name: str) -> Path:
+        return self.venv / "bin" / name
+
+    @property
+    def etc(self) -> Path:
+        return self.root / "etc"
+
+    def config_dir(self, service: str) -> Path:
+        return self.etc / service
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def database_url(self, name: str, password: str) -> str:
+        return (
+            f"mysql+pymysql://cci:{password}@localhost/{name}"
+            f"?unix_socket={self.mariadb_socket}&charset=utf8mb4"
+        )
+
+    @property
+    def mariadb_data(self) -> Path:
+        return self.data / "mariadb"
+
+    @property
+    def mariadb_socket(self) -> Path:
+        return self.run / "mariadb.sock"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    def pidfile(self, service: str) -> Path:
+        return self.run / f"{service}.pid"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def logfile(self, service: str) -> Path:
+        return self.logs / f"{service}.log"
+
+    @property
+    def instances(self) -> Path:
+        return self.data / "nova" / "instances"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data / "locks"
+
+    @property
+    def state_file(self) -> Path:
+        """What bootstrap created (ids, password): later `up`s reuse it."""
+        return self.root / "state.json"
+
+    def url(self, service: str, path: str = "") -> str:
+        return f"http://{HOST}:{PORTS[service]}{path}"
+
+    def make_dirs(self) -> None:
+        for directory in (
+            self.etc,
+            self.data / "rabbitmq",
+            self.run,
+            self.logs,
+            self.instances,
+            self.lock_path,
+        ):
+            directory.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,95 @@
+"""Processes the local cloud starts: pid files that also record the process's
+start time, so a recycled pid is never mistaken for ours and never signalled."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+def _start_time(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot); None if gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    if fields[0] == "Z":
+        return None
+    return fields[19]
+
+
+def read_pid(pidfile: Path) -> int | None:
+    """The pid in `pidfile` if that very process still runs."""
+    try:
+        pid_text, started = pidfile.read_text().split()
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    return pid if _start_time(pid) == started else None
+
+
+def write_pid(pidfile: Path, pid: int) -> None:
+    started = _start_time(pid)
+    pidfile.write_text(f"{pid} {started}\n")
+
+
+def spawn(
+    argv: Sequence[str],
+    pidfile: Path,
+    logfile: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> int:
+    """Start `argv` in its own session (our Ctrl-C does not reach it), output
+    appended to `logfile`, and record it in `pidfile`."""
+    logfile.parent.mkdir(parents=True, exist_ok=True)
+    with open(logfile, "ab") as log:
+        log.write(
+            f"\n--- started by container-ci cloud at {time.ctime()}: {' '.join(argv)}\n".encode()
+        )
+        log.flush()
+        process = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,
+        )
+    write_pid(pidfile, process.pid)
+    return process.pid
+
+
+def exited(pid: int) -> bool:
+    # Reap it if it is our child (a zombie would look alive to kill(0)).
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return _start_time(pid) is None
+
+
+def stop(pidfile: Path, timeout: float) -> int | None:
+    """SIGTERM the recorded process, wait up to `timeout` for it to exit, then
+    SIGKILL it. Returns the pid stopped, or None when none of ours ran."""
+    pid = read_pid(pidfile)
+    if pid is None:
+        pidfile.unlink(missing_ok=True)
+        return None
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if exited(pid):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        while not exited(pid):
+            time.sleep(0.05)
+    pidfile.unlink(missing_ok=True)
+    return pid

@@ -1,0 +1,220 @@
+"""The local cloud's processes, in start order: how each is started, how we
+know it is up, and how long it may take to stop."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from container_ci.cloud import mariadb
+from container_ci.cloud.layout import HOST, PORTS, Layout
+
+RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+RABBITMQCTL = Path("/usr/lib/rabbitmq/bin/rabbitmqctl")
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    argv: Callable[[Layout], list[str]]
+    env: Callable[[Layout], dict[str, str]] = lambda layout: {}
+    port: str | None = None  # key of PORTS it listens on
+    http_path: str | None = None  # answered (any status < 500) when the API is up
+    start_timeout: float = 90.0
+    stop_timeout: float = 30.0
+    prepare: Callable[[Layout], None] | None = field(default=None, compare=False)
+    probe: Callable[[Layout], bool] | None = field(default=None, compare=False)
+
+    def answers(self, layout: Layout) -> bool:
+        if self.probe is not None:
+            return self.probe(layout)
+        if self.port is None:
+            return True  # no socket of its own: running is all we can see
+        if self.http_path is None:
+            return tcp_answers(PORTS[self.port])
+        return http_status(PORTS[self.port], self.http_path) is not None
+
+
+def tcp_answers(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def http_status(port: int, path: str) -> int | None:
+    """The status of GET `path`, or None when nothing (or a 5xx) answers."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=5)
+    try:
+        connection.request("GET", path)
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+    return status if status < 500 else None
+
+
+def _gunicorn(service: str, port: str) -> Callable[[Layout], list[str]]:
+    def argv(layout: Layout) -> list[str]:
+        return [
+            str(layout.bin("gunicorn")),
+            "--bind",
+            f"{HOST}:{PORTS[port]}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--timeout",
+            "300",
+            "--graceful-timeout",
+            "10",
+            "--name",
+            f"cci-{service}",
+            "--pythonpath",
+            str(layout.etc / "wsgi"),
+            "cci_wsgi:application",
+        ]
+
+    return argv
+
+
+def _wsgi_env(module: str, config_env: str, service: str) -> Callable[[Layout], dict[str, str]]:
+    def env(layout: Layout) -> dict[str, str]:
+        return {"CCI_WSGI_MODULE": module, config_env: str(layout.config_dir(service))}
+
+    return env
+
+
+def _rabbitmq_env(layout: Layout) -> dict[str, str]:
+    base = layout.data / "rabbitmq"
+    return {
+        "HOME": str(base),  # its Erlang cookie lives there, not in root's home
+        "RABBITMQ_NODENAME": "cci@localhost",
+        "RABBITMQ_NODE_IP_ADDRESS": HOST,
+        "RABBITMQ_NODE_PORT": str(PORTS["rabbitmq"]),
+        "RABBITMQ_DIST_PORT": str(PORTS["rabbitmq-dist"]),
+        "ERL_EPMD_ADDRESS": HOST,
+        "ERL_EPMD_PORT": str(PORTS["epmd"]),
+        "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(base / "log"),
+        "RABBITMQ_CONFIG_FILE": str(layout.config_dir("rabbitmq") / "rabbitmq.conf"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(layout.config_dir("rabbitmq") / "enabled_plugins"),
+        "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"),
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+    }
+
+
+def rabbitmqctl(layout: Layout, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(RABBITMQCTL), *args],
+        env={**os.environ, **_rabbitmq_env(layout)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def ensure_rabbitmq_user(layout: Layout, password: str) -> None:
+    """The `cci` user with the current password and every permission on `/`
+    (its default_user setting only applies to a node's very first boot)."""
+    added = rabbitmqctl(layout, "add_user", "cci", password)
+    if added.returncode != 0 and "already exists" not in added.stderr + added.stdout:
+        raise RuntimeError(f"rabbitmqctl add_user: {added.stderr.strip()[-300:]}")
+    for args in (
+        ("change_password", "cci", password),
+        ("set_permissions", "-p", "/", "cci", ".*", ".*", ".*"),
+    ):
+        done = rabbitmqctl(layout, *args)
+        if done.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {args[0]}: {done.stderr.strip()[-300:]}")
+
+
+def _nova(binary: str) -> Callable[[Layout], list[str]]:
+    def argv(layout: Layout) -> list[str]:
+        return [
+            str(layout.bin(binary)),
+            "--config-file",
+            str(layout.config_dir("nova") / "nova.conf"),
+        ]
+
+    return argv
+
+
+SERVICES: tuple[Service, ...] = (
+    Service(
+        "mariadb",
+        mariadb.server_argv,
+        prepare=mariadb.install_db,
+        probe=mariadb.answers,
+        stop_timeout=60,
+    ),
+    Service(
+        "epmd",
+        lambda layout: ["epmd", "-address", HOST, "-port", str(PORTS["epmd"])],
+        port="epmd",
+    ),
+    Service(
+        "rabbitmq",
+        lambda layout: [str(RABBITMQ_SERVER)],
+        env=_rabbitmq_env,
+        port="rabbitmq",
+        stop_timeout=60,
+    ),
+    Service(
+        "keystone",
+        _gunicorn("keystone", "keystone"),
+        env=_wsgi_env("keystone.wsgi.api", "OS_KEYSTONE_CONFIG_DIR", "keystone"),
+        port="keystone",
+        http_path="/v3",
+    ),
+    Service(
+        "placement",
+        _gunicorn("placement", "placement"),
+        env=_wsgi_env("placement.wsgi.api", "OS_PLACEMENT_CONFIG_DIR", "placement"),
+        port="placement",
+        http_path="/",
+    ),
+    Service(
+        "glance",
+        _gunicorn("glance", "glance"),
+        env=_wsgi_env("glance.wsgi.api", "OS_GLANCE_CONFIG_DIR", "glance"),
+        port="glance",
+        http_path="/",
+    ),
+    Service(
+        "neutron",
+        _gunicorn("neutron", "neutron"),
+        env=lambda layout: {
+            **_wsgi_env("neutron.wsgi.api", "OS_NEUTRON_CONFIG_DIR", "neutron")(layout),
+            "CCI_CONFIGURE_MAPPERS": "1",
+        },
+        port="neutron",
+        http_path="/",
+    ),
+    Service(
+        "nova-api",
+        _gunicorn("nova-api", "nova-api"),
+        env=_wsgi_env("nova.wsgi.osapi_compute", "OS_NOVA_CONFIG_DIR", "nova"),
+        port="nova-api",
+        http_path="/",
+    ),
+    Service("nova-conductor", _nova("nova-conductor")),
+    Service("nova-scheduler", _nova("nova-scheduler")),
+    # nova-compute shuts down slowly (it stops its RPC server and reports to
+    # the conductor): `down` waits for it, and nothing starts a second one beside it.
+    Service("nova-compute", _nova("nova-compute"), stop_timeout=120),
+)
+
+
+def by_name(name: str) -> Service:
+    for service in SERVICES:
+        if service.name == name:
+            return service
+    raise KeyError(name)

@@ -1,0 +1,309 @@
+"""`container-ci cloud up | down | status | logs`: the local cloud's life cycle.
+
+`up` installs what is missing, creates the databases once, starts each service
+not already running (in order, each waited for until it answers), registers
+the catalogue, images and flavor, and writes the clouds.yaml entry. `down`
+deletes the cloud's servers, then stops exactly the processes `up` started,
+by pid, waiting for each to exit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from container_ci.cloud import bootstrap, clouds_yaml, configs, install, processes
+from container_ci.cloud.layout import INSTANCE_NAME_TEMPLATE, PORTS, Layout
+from container_ci.cloud.services import SERVICES, Service, ensure_rabbitmq_user
+from container_ci.errors import InfrastructureError
+from container_ci.provision import daemons, probes
+from container_ci.provision.setup import ensure_daemon
+
+Say = Callable[[str], None]
+DOMAIN_PREFIX = INSTANCE_NAME_TEMPLATE.split("%")[0]
+
+
+class CloudError(InfrastructureError):
+    """One clear line: what failed and which log says more."""
+
+
+def _timed(say: Say) -> Say:
+    started = time.monotonic()
+    return lambda text: say(f"[{time.monotonic() - started:6.1f}s] {text}")
+
+
+def up(layout: Layout, say: Say = print) -> None:
+    say = _timed(say)
+    layout.make_dirs()
+    try:
+        installed = install.install_packages()
+        if installed:
+            say(f"installed Debian packages {' '.join(installed)}")
+        install.install_venv(layout, say)
+        for line in ensure_daemon(daemons.LIBVIRTD, probes.libvirt_answers):
+            say(line)
+    except (install.InstallError, daemons.DaemonError) as exc:
+        raise CloudError(str(exc)) from exc
+    state = bootstrap.State.load_or_create(layout)
+    configs.write_all(layout, state.password)
+    try:
+        for service in SERVICES:
+            if service.name == "keystone":  # the first that needs its database
+                bootstrap.create_schemas(layout, state, say)
+            _ensure_running(layout, service, say)
+            if service.name == "rabbitmq":
+                ensure_rabbitmq_user(layout, state.password)
+            if service.name == "keystone":
+                created = bootstrap.register_services(layout, state)
+                if created:
+                    say(f"keystone: created {', '.join(created)}")
+        host = bootstrap.wait_for_compute_node(layout, state)
+        say(f"nova-compute: host {host} is in placement and mapped to cell1")
+        created = bootstrap.register_images_and_flavor(layout, state)
+        if created:
+            say(f"registered {', '.join(created)}")
+    except bootstrap.BootstrapError as exc:
+        raise CloudError(str(exc)) from exc
+    path = clouds_yaml.write_entry(layout, state.password)
+    say(f"up: every service answers; clouds.yaml entry {clouds_yaml.CLOUD_NAME} in {path}")
+
+
+def _ensure_running(layout: Layout, service: Service, say: Say) -> None:
+    pid = processes.read_pid(layout.pidfile(service.name))
+    if pid is not None:
+        if _wait_until_answers(layout, service, pid, timeout=service.start_timeout):
+            return
+        raise CloudError(
+            f"{service.name} (pid {pid}) runs but does not answer "
+            f"(log: {layout.logfile(service.name)})"
+        )
+    strays = stray_processes(layout, service)
+    if strays:  # ours by its command line, but not in a pid file: never start a second
+        raise CloudError(
+            f"{service.name}: pid(s) {', '.join(map(str, strays))} from this cloud run without "
+            "a pid file; run `container-ci cloud down` first"
+        )
+    started = time.monotonic()
+    if service.prepare is not None:
+        service.prepare(layout)
+    pid = processes.spawn(
+        service.argv(layout),
+        layout.pidfile(service.name),
+        layout.logfile(service.name),
+        env=service.env(layout),
+        cwd=layout.root,
+    )
+    if not _wait_until_answers(layout, service, pid, timeout=service.start_timeout):
+        if processes.exited(pid):
+            raise CloudError(
+                f"{service.name} exited during start: {_last_error(layout.logfile(service.name))} "
+                f"(log: {layout.logfile(service.name)})"
+            )
+        raise CloudError(
+            f"{service.name} did not answer within {service.start_timeout:g}s "
+            f"(log: {layout.logfile(service.name)})"
+        )
+    port = f", port {PORTS[service.port]}" if service.port else ""
+    say(f"{service.name}: started (pid {pid}{port}) in {time.monotonic() - started:.1f}s")
+
+
+def _wait_until_answers(layout: Layout, service: Service, pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if processes.exited(pid):
+            return False
+        if service.answers(layout):
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _last_error(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    for line in reversed(lines):
+        if any(word in line for word in ("ERROR", "Error", "error:", "CRITICAL", "Traceback")):
+            return line[:300]
+    return lines[-1][:300] if lines else "no output"
+
+
+def stray_processes(layout: Layout, service: Service | None = None) -> list[int]:
+    """Processes of this cloud (their command line names its venv or config)
+    that no pid file records: a crashed `up`, or a deleted state."""
+    recorded = {processes.read_pid(layout.pidfile(s.name)) for s in SERVICES}
+    marker = str(layout.root)
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) in recorded:
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = " ".join(part.decode(errors="replace") for part in argv)
+        if marker not in text or "privsep-helper" in text:
+            continue
+        if service is None or _is_service(text, service, layout):
+            found.append(int(proc.name))
+    return sorted(found)
+
+
+def _is_service(command_line: str, service: Service, layout: Layout) -> bool:
+    return " ".join(service.argv(layout)) in command_line or f"cci-{service.name}" in command_line
+
+
+# -- down -------------------------------------------------------------------
+
+
+def down(layout: Layout, say: Say = print) -> None:
+    say = _timed(say)
+    if _api_up(layout):
+        deleted = delete_servers(layout)
+        if deleted:
+            say(f"deleted {deleted} server(s)")
+    for service in reversed(SERVICES):
+        pid = processes.stop(layout.pidfile(service.name), service.stop_timeout)
+        if pid is not None:
+            say(f"{service.name}: stopped (pid {pid})")
+    for pid in stray_processes(layout):
+        say(f"stopping stray pid {pid} of this cloud")
+        _stop_pid(pid)
+    for name in _remove_domains():
+        say(f"removed leftover libvirt domain {name}")
+    for device in _detach_loop_devices(layout):
+        say(f"detached {device}")
+    say("down: no process of the local cloud runs")
+
+
+def _api_up(layout: Layout) -> bool:
+    names = {"keystone", "nova-api", "nova-compute", "nova-conductor"}
+    return all(processes.read_pid(layout.pidfile(name)) for name in names)
+
+
+def delete_servers(layout: Layout, timeout: float = 120) -> int:
+    """Every server of the cloud, all projects, deleted and waited for."""
+    state = bootstrap.State.load_or_create(layout)
+    compute = bootstrap.admin_connection(layout, state).compute
+    servers = list(compute.servers(all_projects=True))
+    for server in servers:
+        compute.delete_server(server, force=server.status == "ERROR")
+    deadline = time.monotonic() + timeout
+    remaining = servers
+    while remaining and time.monotonic() < deadline:
+        time.sleep(0.5)
+        remaining = list(compute.servers(all_projects=True))
+    if remaining:
+        raise CloudError(
+            f"{len(remaining)} server(s) still there {timeout:g}s after their delete: "
+            + ", ".join(f"{s.name} ({s.status})" for s in remaining)
+        )
+    return len(servers)
+
+
+def _stop_pid(pid: int) -> None:
+    scratch = Path(f"/tmp/cci-stray-{pid}.pid")
+    processes.write_pid(scratch, pid)
+    processes.stop(scratch, timeout=30)
+
+
+def _remove_domains() -> list[str]:
+    """Domains Nova named after our template and left behind (e.g. after a crash)."""
+    import libvirt
+
+    removed = []
+    try:
+        conn = libvirt.open("lxc:///")
+    except libvirt.libvirtError:
+        return removed
+    try:
+        for domain in conn.listAllDomains(0):
+            if domain.name().startswith(DOMAIN_PREFIX):
+                if domain.isActive():
+                    domain.destroy()
+                domain.undefine()
+                removed.append(domain.name())
+    finally:
+        conn.close()
+    return removed
+
+
+def loop_devices(layout: Layout) -> list[tuple[str, str]]:
+    """(device, backing file) of loop devices backed by a file of this cloud."""
+    done = subprocess.run(
+        ["losetup", "--json", "--list"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0 or not done.stdout.strip():
+        return []
+    devices = json.loads(done.stdout).get("loopdevices", [])
+    root = str(layout.root)
+    return [
+        (d["name"], d.get("back-file") or "")
+        for d in devices
+        if (d.get("back-file") or "").startswith(root)
+    ]
+
+
+def _detach_loop_devices(layout: Layout) -> list[str]:
+    detached = []
+    for device, _ in loop_devices(layout):
+        for mount in _mounts_of(device):
+            subprocess.run(["umount", "-l", mount], check=False)
+        if subprocess.run(["losetup", "-d", device], check=False).returncode == 0:
+            detached.append(device)
+    return detached
+
+
+def _mounts_of(device: str) -> Iterable[str]:
+    for line in Path("/proc/mounts").read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0] == device:
+            yield fields[1]
+
+
+def purge(layout: Layout, say: Say = print) -> None:
+    """`down`, then remove the state dir (keeping the venv) and the clouds.yaml entry."""
+    down(layout, say)
+    for child in layout.root.iterdir() if layout.root.exists() else ():
+        if child != layout.venv:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    clouds_yaml.remove_entry()
+    say(f"purged {layout.root} (the services' venv kept) and the clouds.yaml entry")
+
+
+# -- status and logs ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    pid: int | None
+    port: int | None
+    health: str  # "healthy", "running" (no socket to ask), "not answering", "stopped"
+
+    @property
+    def ok(self) -> bool:
+        return self.health in ("healthy", "running")
+
+
+def status(layout: Layout) -> list[ServiceStatus]:
+    rows = []
+    for service in SERVICES:
+        pid = processes.read_pid(layout.pidfile(service.name))
+        port = PORTS[service.port] if service.port else None
+        if pid is None:
+            health = "stopped"
+        elif service.port is None:
+            health = "running"
+        else:
+            health = "healthy" if service.answers(layout) else "not answering"
+        rows.append(ServiceStatus(service.name, pid, port, health))
+    return rows
+
+
+def tail(path: Path, lines: int) -> list[str]:
+    if not path.exists():
+        return []
+    return path.read_text(errors="replace").splitlines()[-lines:]
