@@ -207,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the plugin's compute or container-service tests with `tempest run` "
         "in a tempest workspace under the data dir, against the cloud named by --cloud "
         "(clouds.yaml; a tempest.conf is written from it) or by --tempest-conf (a devstack's "
-        "own tempest.conf; the plugin's settings are added). The driver's row of the "
+        "own tempest.conf; the plugin's settings are added); with neither, against the local "
+        "cloud (`container-ci cloud up` first, then its entry container-ci-local). The driver's row of the "
         "capability matrix decides the skips. Subunit goes to OUTPUT/tempest.subunit and "
         "into the stability store.",
     )
@@ -508,6 +509,10 @@ def cmd_tempest(args: argparse.Namespace) -> int:
 
     if not args.compute_driver:
         raise BadInput("container-ci tempest needs --compute-driver (the matrix row to apply)")
+    if not args.cloud and not args.tempest_conf:
+        from container_ci.cloud import commands as local_cloud
+
+        args.cloud = local_cloud.bring_up()
     run = tempest_run.TempestRun(
         suite=args.suite,
         compute_driver=args.compute_driver,

@@ -13,6 +13,7 @@ repeated or inspected with tempest's own commands."""
 from __future__ import annotations
 
 import configparser
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -75,7 +76,8 @@ def plugin_settings(run: TempestRun) -> dict[str, dict[str, str]]:
 
 
 def config_from_cloud(run: TempestRun, workspace: Path) -> configparser.ConfigParser:
-    """tempest.conf for a clouds.yaml entry, with its user as the one test account."""
+    """tempest.conf for a clouds.yaml entry: its user makes the test accounts
+    (admin) or is the one test account."""
     region = cloud_region(run.cloud.cloud)
     auth = region.config.get("auth", {})
     conn = authorized_connection(region, run.cloud.cloud)
@@ -87,27 +89,13 @@ def config_from_cloud(run: TempestRun, workspace: Path) -> configparser.ConfigPa
     with reaching(run.cloud.cloud, "compute", "(catalog)"):
         flavors = sorted(conn.compute.flavors(), key=lambda f: (f.ram, f.vcpus, f.disk))
     flavor = run.cloud.flavor or (flavors[0].id if flavors else "")
-    accounts = workspace / "etc" / "accounts.yaml"
-    accounts.write_text(
-        "- username: {u}\n  password: {p}\n  project_name: {t}\n  user_domain_name: {ud}\n"
-        "  project_domain_name: {pd}\n".format(
-            u=auth.get("username", ""),
-            p=auth.get("password", ""),
-            t=auth.get("project_name", ""),
-            ud=auth.get("user_domain_name", "Default"),
-            pd=auth.get("project_domain_name", "Default"),
-        )
-    )
-    accounts.chmod(0o600)
+    with reaching(run.cloud.cloud, "identity", auth.get("auth_url", "")):
+        roles = sorted(conn.session.auth.get_access(conn.session).role_names)
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_dict(
         {
             "DEFAULT": {"log_dir": str(workspace / "logs"), "log_file": "tempest.log"},
-            "auth": {
-                "use_dynamic_credentials": "false",
-                "test_accounts_file": str(accounts),
-                "default_credentials_domain_name": auth.get("user_domain_name", "Default"),
-            },
+            "auth": credentials_settings(auth, roles, workspace),
             "identity": {
                 "uri_v3": auth.get("auth_url", ""),
                 "auth_version": "v3",
@@ -124,6 +112,46 @@ def config_from_cloud(run: TempestRun, workspace: Path) -> configparser.ConfigPa
         }
     )
     return parser
+
+
+def credentials_settings(auth: dict, roles: list[str], workspace: Path) -> dict[str, str]:
+    """An admin entry lets Tempest make a project and user per test class
+    (dynamic credentials, as on a devstack), so classes run in parallel.
+    Any other user is the one pre-provisioned account, with the roles its
+    token carries (Tempest picks accounts by role and scope)."""
+    domain = auth.get("user_domain_name", "Default")
+    if "admin" in roles:
+        return {
+            "use_dynamic_credentials": "true",
+            "admin_username": auth.get("username", ""),
+            "admin_password": auth.get("password", ""),
+            "admin_project_name": auth.get("project_name", ""),
+            "admin_domain_name": domain,
+            "default_credentials_domain_name": domain,
+        }
+    accounts = workspace / "etc" / "accounts.yaml"
+    account = {
+        "username": auth.get("username", ""),
+        "password": auth.get("password", ""),
+        "project_name": auth.get("project_name", ""),
+        "user_domain_name": domain,
+        "project_domain_name": auth.get("project_domain_name", "Default"),
+        "roles": roles,
+    }
+    accounts.write_text(json.dumps([account], indent=2) + "\n")  # JSON is YAML
+    accounts.chmod(0o600)
+    return {
+        "use_dynamic_credentials": "false",
+        "test_accounts_file": str(accounts),
+        "default_credentials_domain_name": domain,
+    }
+
+
+def concurrency(conf_path: Path) -> int:
+    """Two workers with dynamic credentials; one for a single pre-provisioned account."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(conf_path)
+    return 2 if parser.getboolean("auth", "use_dynamic_credentials", fallback=True) else 1
 
 
 def write_config(run: TempestRun) -> Path:
@@ -151,11 +179,11 @@ def write_config(run: TempestRun) -> Path:
 
 def run_tempest(run: TempestRun, record_db: str | None = "", job: str = "") -> int:
     """Run the suite; subunit into `output`; recorded in the stability store."""
-    write_config(run)
+    workers = concurrency(write_config(run))
     run.output.mkdir(parents=True, exist_ok=True)
     print(f"tempest: workspace {run.workspace}, tests {run.test_regex}", flush=True)
     done = subprocess.run(
-        [tempest_bin(), "run", "--regex", run.test_regex, "--concurrency", "2"],
+        [tempest_bin(), "run", "--regex", run.test_regex, "--concurrency", str(workers)],
         cwd=run.workspace,
         check=False,
     )

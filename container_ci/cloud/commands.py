@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from container_ci.cloud import stack
-from container_ci.cloud.layout import Layout
+from container_ci.cloud.layout import CLOUD_NAME, Layout
 from container_ci.cloud.services import SERVICES
 
 
@@ -25,6 +25,13 @@ def run(action: str, args: argparse.Namespace) -> int:
     if action == "status":
         return print_status(layout)
     return print_logs(layout, args.service, args.lines)
+
+
+def bring_up() -> str:
+    """`cloud up` for commands that default to the local cloud; its clouds.yaml entry."""
+    print("no cloud named: using the local cloud (container-ci cloud up)", flush=True)
+    stack.up(Layout.default(), _say)
+    return CLOUD_NAME
 
 
 def print_status(layout: Layout) -> int:

@@ -5,7 +5,9 @@ images, pid files and logs, so `down` and a sweep know exactly what is ours."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +78,13 @@ class Layout:
 
     @property
     def mariadb_socket(self) -> Path:
-        return self.run / "mariadb.sock"
+        """In run/, unless that path is too long for a Unix socket (107 bytes):
+        then in a directory of /tmp named after the state dir."""
+        socket = self.run / "mariadb.sock"
+        if len(str(socket)) <= 100:
+            return socket
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"cci-cloud-{digest}" / "mariadb.sock"
 
     @property
     def run(self) -> Path:

@@ -39,6 +39,7 @@ def install_db(layout: Layout) -> None:
 
 
 def server_argv(layout: Layout) -> list[str]:
+    layout.mariadb_socket.parent.mkdir(parents=True, exist_ok=True)
     return [
         "mariadbd",
         "--no-defaults",

@@ -3,6 +3,7 @@ know it is up, and how long it may take to stop."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import os
 import socket
@@ -27,8 +28,17 @@ class Service:
     http_path: str | None = None  # answered (any status < 500) when the API is up
     start_timeout: float = 90.0
     stop_timeout: float = 30.0
+    config: str | None = None  # its directory under etc/: a change there restarts it
     prepare: Callable[[Layout], None] | None = field(default=None, compare=False)
     probe: Callable[[Layout], bool] | None = field(default=None, compare=False)
+
+    def config_digest(self, layout: Layout) -> str:
+        digest = hashlib.sha256()
+        if self.config:
+            for path in sorted(layout.config_dir(self.config).rglob("*")):
+                if path.is_file():
+                    digest.update(str(path).encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
 
     def answers(self, layout: Layout) -> bool:
         if self.probe is not None:
@@ -163,6 +173,7 @@ SERVICES: tuple[Service, ...] = (
     Service(
         "rabbitmq",
         lambda layout: [str(RABBITMQ_SERVER)],
+        config="rabbitmq",
         env=_rabbitmq_env,
         port="rabbitmq",
         stop_timeout=60,
@@ -170,6 +181,7 @@ SERVICES: tuple[Service, ...] = (
     Service(
         "keystone",
         _gunicorn("keystone", "keystone"),
+        config="keystone",
         env=_wsgi_env("keystone.wsgi.api", "OS_KEYSTONE_CONFIG_DIR", "keystone"),
         port="keystone",
         http_path="/v3",
@@ -177,6 +189,7 @@ SERVICES: tuple[Service, ...] = (
     Service(
         "placement",
         _gunicorn("placement", "placement"),
+        config="placement",
         env=_wsgi_env("placement.wsgi.api", "OS_PLACEMENT_CONFIG_DIR", "placement"),
         port="placement",
         http_path="/",
@@ -184,6 +197,7 @@ SERVICES: tuple[Service, ...] = (
     Service(
         "glance",
         _gunicorn("glance", "glance"),
+        config="glance",
         env=_wsgi_env("glance.wsgi.api", "OS_GLANCE_CONFIG_DIR", "glance"),
         port="glance",
         http_path="/",
@@ -191,6 +205,7 @@ SERVICES: tuple[Service, ...] = (
     Service(
         "neutron",
         _gunicorn("neutron", "neutron"),
+        config="neutron",
         env=lambda layout: {
             **_wsgi_env("neutron.wsgi.api", "OS_NEUTRON_CONFIG_DIR", "neutron")(layout),
             "CCI_CONFIGURE_MAPPERS": "1",
@@ -201,15 +216,16 @@ SERVICES: tuple[Service, ...] = (
     Service(
         "nova-api",
         _gunicorn("nova-api", "nova-api"),
+        config="nova",
         env=_wsgi_env("nova.wsgi.osapi_compute", "OS_NOVA_CONFIG_DIR", "nova"),
         port="nova-api",
         http_path="/",
     ),
-    Service("nova-conductor", _nova("nova-conductor")),
-    Service("nova-scheduler", _nova("nova-scheduler")),
-    # nova-compute shuts down slowly (it stops its RPC server and reports to
-    # the conductor): `down` waits for it, and nothing starts a second one beside it.
-    Service("nova-compute", _nova("nova-compute"), stop_timeout=120),
+    Service("nova-conductor", _nova("nova-conductor"), config="nova"),
+    Service("nova-scheduler", _nova("nova-scheduler"), config="nova"),
+    # nova-compute shuts down slowly (graceful_shutdown_timeout in nova.conf):
+    # `down` waits for it, and `up` never starts a second one beside it.
+    Service("nova-compute", _nova("nova-compute"), config="nova", stop_timeout=90),
 )
 
 

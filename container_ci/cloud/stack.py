@@ -18,7 +18,7 @@ from pathlib import Path
 
 from container_ci.cloud import bootstrap, clouds_yaml, configs, install, processes
 from container_ci.cloud.layout import INSTANCE_NAME_TEMPLATE, PORTS, Layout
-from container_ci.cloud.services import SERVICES, Service, ensure_rabbitmq_user
+from container_ci.cloud.services import SERVICES, Service, ensure_rabbitmq_user, tcp_answers
 from container_ci.errors import InfrastructureError
 from container_ci.provision import daemons, probes
 from container_ci.provision.setup import ensure_daemon
@@ -74,6 +74,12 @@ def up(layout: Layout, say: Say = print) -> None:
 
 def _ensure_running(layout: Layout, service: Service, say: Say) -> None:
     pid = processes.read_pid(layout.pidfile(service.name))
+    digest_file = layout.run / f"{service.name}.config-digest"
+    digest = service.config_digest(layout)
+    if pid is not None and digest_file.exists() and digest_file.read_text() != digest:
+        say(f"{service.name}: its configuration changed; restarting it")
+        processes.stop(layout.pidfile(service.name), service.stop_timeout)
+        pid = None
     if pid is not None:
         if _wait_until_answers(layout, service, pid, timeout=service.start_timeout):
             return
@@ -86,6 +92,11 @@ def _ensure_running(layout: Layout, service: Service, say: Say) -> None:
         raise CloudError(
             f"{service.name}: pid(s) {', '.join(map(str, strays))} from this cloud run without "
             "a pid file; run `container-ci cloud down` first"
+        )
+    if service.port and tcp_answers(PORTS[service.port]):
+        raise CloudError(
+            f"{service.name}: port {PORTS[service.port]} on 127.0.0.1 is taken by a process "
+            "this cloud did not start (another local cloud, or a system service)"
         )
     started = time.monotonic()
     if service.prepare is not None:
@@ -107,6 +118,7 @@ def _ensure_running(layout: Layout, service: Service, say: Say) -> None:
             f"{service.name} did not answer within {service.start_timeout:g}s "
             f"(log: {layout.logfile(service.name)})"
         )
+    digest_file.write_text(digest)
     port = f", port {PORTS[service.port]}" if service.port else ""
     say(f"{service.name}: started (pid {pid}{port}) in {time.monotonic() - started:.1f}s")
 
@@ -289,18 +301,33 @@ class ServiceStatus:
 
 
 def status(layout: Layout) -> list[ServiceStatus]:
+    """Each service: the API ones answer on their port; the RPC-only Nova
+    services are healthy when Nova's own service list reports them up."""
     rows = []
+    reported = _nova_services_up(layout)
     for service in SERVICES:
         pid = processes.read_pid(layout.pidfile(service.name))
         port = PORTS[service.port] if service.port else None
         if pid is None:
             health = "stopped"
-        elif service.port is None:
-            health = "running"
+        elif service.name in reported:
+            health = "healthy" if reported[service.name] else "not reporting to nova"
         else:
             health = "healthy" if service.answers(layout) else "not answering"
         rows.append(ServiceStatus(service.name, pid, port, health))
     return rows
+
+
+def _nova_services_up(layout: Layout) -> dict[str, bool]:
+    """nova-conductor/-scheduler/-compute -> up, from os-services (empty if unreachable)."""
+    if not layout.state_file.exists():
+        return {}
+    try:
+        state = bootstrap.State.load_or_create(layout)
+        compute = bootstrap.admin_connection(layout, state).compute
+        return {s.binary: s.state == "up" for s in compute.services()}
+    except Exception:  # noqa: BLE001 - status reports what it sees, it does not fail
+        return {}
 
 
 def tail(path: Path, lines: int) -> list[str]:

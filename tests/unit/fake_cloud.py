@@ -35,8 +35,9 @@ NOVA_ACTIONS = {
 
 
 class FakeCloud:
-    def __init__(self, hypervisor_type: str = "LXC") -> None:
+    def __init__(self, hypervisor_type: str = "LXC", roles: tuple[str, ...] = ("member",)) -> None:
         self.hypervisor_type = hypervisor_type
+        self.roles = roles
         self.servers: dict[str, dict] = {}
         self.images: dict[str, dict] = {}
         self.containers: dict[str, dict] = {}
@@ -201,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "audit_ids": ["3T2dc1CGQxyJsHdDu1xkcw"],
                     "user": {"id": USER_ID, "name": "demo", "domain": domain},
                     "project": {"id": PROJECT_ID, "name": "demo", "domain": domain},
-                    "roles": [{"id": uuid.uuid4().hex, "name": "member"}],
+                    "roles": [{"id": uuid.uuid4().hex, "name": r} for r in self.cloud.roles],
                     "catalog": [
                         endpoint("identity", "keystone", "/identity"),
                         endpoint("compute", "nova", "/compute/v2.1"),

@@ -8,6 +8,7 @@ import configparser
 import subprocess
 
 import pytest
+import yaml
 from fake_cloud import FakeCloud
 
 from container_ci import cli, tempest_run
@@ -45,8 +46,11 @@ def test_config_from_a_cloud_entry(cloud, tmp_path):
     assert conf["compute"]["flavor_ref"] == "c1"
     assert conf["identity"]["uri_v3"] == f"{cloud.url}/identity/v3"
     assert conf["auth"]["use_dynamic_credentials"] == "false"
-    accounts = (tmp_path / "ws" / "etc" / "accounts.yaml").read_text()
-    assert "username: demo" in accounts
+    accounts = yaml.safe_load((tmp_path / "ws" / "etc" / "accounts.yaml").read_text())
+    assert [(a["username"], a["project_name"], a["roles"]) for a in accounts] == [
+        ("demo", "demo", ["member"])
+    ]
+    assert tempest_run.concurrency(tmp_path / "ws" / "etc" / "tempest.conf") == 1
     assert conf["container_ci"]["compute_driver"] == "libvirt-lxc"
     assert conf["container_ci"]["container_service_available"] == "false"
     listed = subprocess.run(
@@ -61,6 +65,29 @@ def test_config_from_a_cloud_entry(cloud, tmp_path):
     assert tests and all(
         ".api.compute." in t or ".scenario.test_server_keeps_its_files." in t for t in tests
     )
+
+
+def test_an_admin_entry_makes_dynamic_credentials(tmp_path, monkeypatch):
+    """An admin user lets Tempest create a project per test class, so the
+    run can use two workers; no accounts file is written."""
+    with FakeCloud(roles=("admin", "member", "reader")) as fake:
+        clouds = tmp_path / "clouds.yaml"
+        clouds.write_text(fake.clouds_yaml("devstack"))
+        monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+        monkeypatch.setenv("HOME", str(tmp_path))
+        run = tempest_run.TempestRun(
+            suite="compute",
+            compute_driver="libvirt-lxc",
+            workspace=tmp_path / "ws",
+            output=tmp_path / "out",
+            cloud=CloudOptions(cloud="devstack"),
+        )
+        conf_path = tempest_run.write_config(run)
+    auth = read_conf(conf_path)["auth"]
+    assert auth["use_dynamic_credentials"] == "true"
+    assert (auth["admin_username"], auth["admin_project_name"]) == ("demo", "demo")
+    assert not (tmp_path / "ws" / "etc" / "accounts.yaml").exists()
+    assert tempest_run.concurrency(conf_path) == 2
 
 
 def test_a_devstack_tempest_conf_gets_the_plugin_settings(tmp_path, monkeypatch):
@@ -81,12 +108,25 @@ def test_a_devstack_tempest_conf_gets_the_plugin_settings(tmp_path, monkeypatch)
     assert conf["container_ci"]["container_service_available"] == "true"
 
 
-def test_no_cloud_named_is_bad_input(tmp_path, monkeypatch, capsys):
+def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch, capsys):
+    """With neither --cloud/$OS_CLOUD nor --tempest-conf, the local cloud is
+    brought up (its failure here stands in for the real thing, which the
+    functional tests run) and nothing is run against any other cloud."""
+    from container_ci.cloud import stack
+
     monkeypatch.delenv("OS_CLOUD", raising=False)
     monkeypatch.delenv("TEMPEST_CONF", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
+    calls = []
+
+    def up(layout, say):
+        calls.append(layout.root)
+        raise stack.CloudError("keystone did not answer within 90s")
+
+    monkeypatch.setattr(stack, "up", up)
     code = cli.main(
         ["tempest", "--compute-driver", "libvirt-lxc", "--workspace", str(tmp_path / "ws")]
     )
-    assert code == 2
-    assert "name the cloud: --cloud NAME" in capsys.readouterr().err
+    assert code == 3
+    assert calls == [tmp_path / ".local" / "share" / "container-ci" / "cloud"]
+    assert "keystone did not answer" in capsys.readouterr().err
