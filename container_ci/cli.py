@@ -208,9 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
         "in a tempest workspace under the data dir, against the cloud named by --cloud "
         "(clouds.yaml; a tempest.conf is written from it) or by --tempest-conf (a devstack's "
         "own tempest.conf; the plugin's settings are added); with neither, against the local "
-        "cloud (`container-ci cloud up` first, then its entry container-ci-local). The driver's row of the "
-        "capability matrix decides the skips. Subunit goes to OUTPUT/tempest.subunit and "
-        "into the stability store.",
+        "cloud (`container-ci cloud up` first, then its entry container-ci-local). The "
+        "driver's row of the capability matrix decides the skips. Subunit goes to "
+        "OUTPUT/tempest.subunit and into the stability store.",
     )
     tempest.add_argument("--suite", choices=("compute", "container-service"), default="compute")
     tempest.add_argument(
