@@ -1,0 +1,116 @@
+"""The local cloud's parts that need no running service: pid files that
+survive pid reuse, stopping only what we started, the generated
+configuration, and the clouds.yaml entry merged into a user's file."""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+import sys
+import time
+
+import yaml
+
+from container_ci.cloud import clouds_yaml, configs, processes, stack
+from container_ci.cloud.layout import CLOUD_NAME, PORTS, Layout
+from container_ci.cloud.services import SERVICES
+
+
+def test_a_pid_file_names_only_the_process_it_recorded(tmp_path):
+    pidfile = tmp_path / "sleeper.pid"
+    pid = processes.spawn(["sleep", "60"], pidfile, tmp_path / "sleeper.log")
+    try:
+        assert processes.read_pid(pidfile) == pid
+        recorded_pid, started = pidfile.read_text().split()
+        # Same pid, another start time: a recycled pid is not ours.
+        pidfile.write_text(f"{recorded_pid} {int(started) + 1}\n")
+        assert processes.read_pid(pidfile) is None
+        assert processes.stop(pidfile, timeout=5) is None  # and is never signalled
+        assert not processes.exited(pid)
+        processes.write_pid(pidfile, pid)
+        assert processes.stop(pidfile, timeout=5) == pid
+        assert processes.exited(pid)
+        assert not pidfile.exists()
+    finally:
+        subprocess.run(["kill", "-9", str(pid)], capture_output=True)
+
+
+def test_stop_kills_what_ignores_sigterm_after_the_timeout(tmp_path):
+    pidfile = tmp_path / "stubborn.pid"
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    pid = processes.spawn([sys.executable, "-c", code], pidfile, tmp_path / "stubborn.log")
+    time.sleep(0.5)  # let it install its handler
+    started = time.monotonic()
+    assert processes.stop(pidfile, timeout=1) == pid
+    assert 1 <= time.monotonic() - started < 10
+    assert processes.exited(pid)
+
+
+def test_the_configuration_binds_loopback_and_runs_nova_on_lxc(tmp_path):
+    layout = Layout(tmp_path / "cloud")
+    (layout.venv / "etc" / "glance").mkdir(parents=True)
+    for service, name in (("glance", "glance-api-paste.ini"), ("neutron", "api-paste.ini"),
+                          ("nova", "api-paste.ini")):  # fmt: skip
+        (layout.venv / "etc" / service).mkdir(parents=True, exist_ok=True)
+        (layout.venv / "etc" / service / name).write_text("[composite:x]\n")
+    configs.write_all(layout, "pw")
+    nova = configparser.ConfigParser(interpolation=None)
+    nova.read(layout.config_dir("nova") / "nova.conf")
+    assert nova["libvirt"]["virt_type"] == "lxc"
+    assert nova["libvirt"]["connection_uri"] == "lxc:///"
+    assert nova["libvirt"]["images_type"] == "raw"
+    assert nova["DEFAULT"]["use_cow_images"] == "false"
+    assert nova["nova_sys_admin"]["helper_command"].startswith(str(layout.bin("privsep-helper")))
+    every_value = "\n".join(path.read_text() for path in layout.etc.rglob("*") if path.is_file())
+    for url in (line for line in every_value.split() if "://" in line):
+        if url.startswith(("http://", "rabbit://")):
+            assert "@127.0.0.1:" in url or "//127.0.0.1:" in url, url
+    assert "unix_socket=" in nova["database"]["connection"]
+    for service in SERVICES:
+        argv = " ".join(service.argv(layout))
+        if "--bind" in argv:
+            assert f"--bind 127.0.0.1:{PORTS[service.port]}" in argv
+
+
+def test_the_clouds_yaml_entry_keeps_the_users_other_clouds(tmp_path):
+    path = tmp_path / "clouds.yaml"
+    path.write_text("# my clouds\nclouds:\n  work:  # the office\n    auth: {auth_url: x}\n")
+    layout = Layout(tmp_path / "cloud")
+    clouds_yaml.write_entry(layout, "pw", path)
+    text = path.read_text()
+    assert "# my clouds" in text and "# the office" in text
+    clouds = yaml.safe_load(text)["clouds"]
+    assert clouds["work"] == {"auth": {"auth_url": "x"}}
+    assert clouds[CLOUD_NAME]["auth"]["auth_url"] == f"http://127.0.0.1:{PORTS['keystone']}/v3"
+    before = path.stat().st_mtime_ns
+    clouds_yaml.write_entry(layout, "pw", path)
+    assert path.stat().st_mtime_ns == before  # unchanged: not rewritten
+    clouds_yaml.remove_entry(path)
+    assert list(yaml.safe_load(path.read_text())["clouds"]) == ["work"]
+
+
+def test_a_long_state_dir_gets_a_short_database_socket(tmp_path):
+    short = Layout(tmp_path / "c")
+    assert short.mariadb_socket == short.run / "mariadb.sock"
+    long = Layout(tmp_path / ("x" * 90))
+    assert len(str(long.mariadb_socket)) < 100
+    assert long.mariadb_socket != Layout(tmp_path / ("y" * 90)).mariadb_socket
+
+
+def test_status_of_a_cloud_never_started(tmp_path):
+    rows = stack.status(Layout(tmp_path / "cloud"))
+    assert [row.name for row in rows] == [service.name for service in SERVICES]
+    assert {row.health for row in rows} == {"stopped"}
+    assert not any(row.ok for row in rows)
+
+
+def test_spawned_services_do_not_get_our_ctrl_c(tmp_path):
+    """A service runs in its own session: Ctrl-C at the terminal (SIGINT to
+    our process group) does not stop the cloud half-way."""
+    pidfile = tmp_path / "svc.pid"
+    pid = processes.spawn(["sleep", "60"], pidfile, tmp_path / "svc.log")
+    try:
+        assert subprocess.run(["ps", "-o", "sid=", "-p", str(pid)], capture_output=True,
+                              text=True).stdout.strip() == str(pid)  # fmt: skip
+    finally:
+        assert processes.stop(pidfile, timeout=5) == pid
