@@ -8,11 +8,13 @@ by pid, waiting for each to exit."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +38,27 @@ def _timed(say: Say) -> Say:
     return lambda text: say(f"[{time.monotonic() - started:6.1f}s] {text}")
 
 
+@contextlib.contextmanager
+def _one_at_a_time(layout: Layout, say: Say) -> Iterator[None]:
+    """`up` and `down` of one state dir never overlap (two tox envs, two
+    test workers): the second waits for the first, then finds its work done."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    with open(layout.root / "cloud.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("waiting for another `container-ci cloud up/down` on this state dir")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def up(layout: Layout, say: Say = print) -> None:
     say = _timed(say)
+    with _one_at_a_time(layout, say):
+        _up(layout, say)
+
+
+def _up(layout: Layout, say: Say) -> None:
     layout.make_dirs()
     try:
         installed = install.install_packages()
@@ -172,6 +193,11 @@ def _is_service(command_line: str, service: Service, layout: Layout) -> bool:
 
 def down(layout: Layout, say: Say = print) -> None:
     say = _timed(say)
+    with _one_at_a_time(layout, say):
+        _down(layout, say)
+
+
+def _down(layout: Layout, say: Say) -> None:
     if _api_up(layout):
         deleted = delete_servers(layout)
         if deleted:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ class LxcImageStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.parent / f".staging-{path.name}-{uuid.uuid4().hex[:8]}"
         try:
-            shutil.copytree(source_rootfs, staging / "rootfs", symlinks=True)
+            shutil.copytree(
+                source_rootfs, staging / "rootfs", symlinks=True, ignore=runtime_special_files
+            )
             (staging / META_NAME).write_text(json.dumps(labels, indent=2, sort_keys=True))
             if path.exists():
                 self.delete(ref)
@@ -91,3 +94,15 @@ class LxcImageStore:
             except (OSError, ValueError):
                 labels = {}
             yield StoredImage(ref=ref, path=path, labels=labels)
+
+
+def runtime_special_files(directory: str, names: list[str]) -> list[str]:
+    """FIFOs, sockets and device nodes a running guest made (e.g. its init's
+    /run/initctl): they carry no data, copytree cannot copy them, and the
+    guest's init makes them again at boot. A snapshot leaves them out."""
+    skipped = []
+    for name in names:
+        mode = os.lstat(os.path.join(directory, name)).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            skipped.append(name)
+    return skipped
