@@ -13,6 +13,7 @@ repeated or inspected with tempest's own commands."""
 from __future__ import annotations
 
 import configparser
+import hashlib
 import json
 import subprocess
 import sys
@@ -54,15 +55,24 @@ def tempest_bin(name: str = "tempest") -> str:
 
 
 def ensure_workspace(workspace: Path) -> None:
-    """`tempest init` once; its etc/tempest.conf is rewritten on every run."""
+    """`tempest init` once; its etc/tempest.conf is rewritten on every run.
+
+    Tempest registers workspaces by name in ~/.tempest/workspace.yaml and
+    refuses a name it knows: the name is made unique to the path."""
     if (workspace / ".stestr.conf").exists():
         return
     workspace.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(str(workspace.resolve()).encode()).hexdigest()[:8]
     done = subprocess.run(
-        [tempest_bin(), "init", str(workspace)], capture_output=True, text=True, check=False
-    )
+        [tempest_bin(), "init", "--name", f"container-ci-{workspace.name}-{digest}",
+         str(workspace)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
     if done.returncode != 0:
-        raise BadInput(f"tempest init {workspace} failed: {done.stderr.strip()[-500:]}")
+        said = (done.stderr.strip() or done.stdout.strip())[-500:]
+        raise BadInput(f"tempest init {workspace} failed: {said}")
 
 
 def plugin_settings(run: TempestRun) -> dict[str, dict[str, str]]:

@@ -27,6 +27,7 @@ FLAVOR = "cci.tiny"  # 128 MB, 1 vCPU, 1 GB disk: plenty for busybox
 DEMO_PROJECT = "cci-demo"
 DEMO_USER = "cci-demo"
 GUEST_HASH = "container_ci_guest_hash"  # image property: which guest build it is
+NOVA_RPC_SERVICES = ("nova-conductor", "nova-scheduler", "nova-compute")
 CATALOG = (
     # service name, type, port key, path
     ("keystone", "identity", "keystone", "/v3"),
@@ -224,13 +225,17 @@ def _user(identity, name: str, password: str, created: list[str]):
 
 
 def wait_for_compute_node(layout: Layout, state: State, timeout: float = 120) -> str:
-    """Until nova-compute's resource provider is in Placement; then map the
-    host into cell1 (discover_hosts), so the scheduler can pick it."""
+    """Until nova-compute's resource provider is in Placement and Nova's own
+    service list reports conductor, scheduler and compute up (a compute just
+    restarted counts as down until its first heartbeat, and the scheduler
+    then finds no host); then map the host into cell1 (discover_hosts)."""
     connection = admin_connection(layout, state)
     deadline = time.monotonic() + timeout
     while True:
         providers = list(connection.placement.resource_providers())
-        if providers:
+        services = {s.binary: s.state for s in connection.compute.services()}
+        down = [name for name in NOVA_RPC_SERVICES if services.get(name) != "up"]
+        if providers and not down:
             break
         if processes.read_pid(layout.pidfile("nova-compute")) is None:
             raise BootstrapError(
@@ -238,8 +243,10 @@ def wait_for_compute_node(layout: Layout, state: State, timeout: float = 120) ->
                 f"(log: {layout.logfile('nova-compute')})"
             )
         if time.monotonic() > deadline:
+            missing = "no resource provider in placement" if not providers else ""
             raise BootstrapError(
-                f"nova-compute registered no resource provider in placement within {timeout:g}s "
+                f"nova-compute not ready within {timeout:g}s: "
+                f"{missing or 'not up in nova: ' + ', '.join(down)} "
                 f"(log: {layout.logfile('nova-compute')})"
             )
         time.sleep(1)
