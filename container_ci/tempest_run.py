@@ -60,6 +60,7 @@ def ensure_workspace(workspace: Path) -> None:
     Tempest registers workspaces by name in ~/.tempest/workspace.yaml and
     refuses a name it knows: the name is made unique to the path."""
     if (workspace / ".stestr.conf").exists():
+        point_at_this_tempest(workspace / ".stestr.conf")
         return
     workspace.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(str(workspace.resolve()).encode()).hexdigest()[:8]
@@ -73,6 +74,24 @@ def ensure_workspace(workspace: Path) -> None:
     if done.returncode != 0:
         said = (done.stderr.strip() or done.stdout.strip())[-500:]
         raise BadInput(f"tempest init {workspace} failed: {said}")
+
+
+def point_at_this_tempest(stestr_conf: Path) -> None:
+    """A workspace names the Tempest install that made it (test_path, top_dir).
+    Run from another virtualenv (.venv, then a tox env), discovery would mix
+    the two installs and fail: point it at the Tempest running now."""
+    import tempest
+
+    top_dir = Path(tempest.__file__).parent
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(stestr_conf)
+    wanted = {"test_path": str(top_dir / "test_discover"), "top_dir": str(top_dir)}
+    if all(parser.get("DEFAULT", key, fallback="") == value for key, value in wanted.items()):
+        return
+    for key, value in wanted.items():
+        parser.set("DEFAULT", key, value)
+    with stestr_conf.open("w") as stream:
+        parser.write(stream)
 
 
 def plugin_settings(run: TempestRun) -> dict[str, dict[str, str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -130,3 +131,21 @@ def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch, capsys):
     assert code == 3
     assert calls == [tmp_path / ".local" / "share" / "container-ci" / "cloud"]
     assert "keystone did not answer" in capsys.readouterr().err
+
+
+def test_a_workspace_made_by_another_tempest_is_pointed_at_this_one(tmp_path, monkeypatch):
+    """Made from .venv, then run from a tox env: discovery must use one install."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    workspace = tmp_path / "ws"
+    tempest_run.ensure_workspace(workspace)
+    stestr_conf = workspace / ".stestr.conf"
+    other = "/elsewhere/venv/lib/python3.11/site-packages/tempest"
+    stestr_conf.write_text(
+        f"[DEFAULT]\ntest_path={other}/test_discover\ntop_dir={other}\ngroup_regex=([^\\.]*\\.)*\n"
+    )
+    tempest_run.ensure_workspace(workspace)
+    conf = read_conf(stestr_conf)["DEFAULT"]
+    import tempest
+
+    assert conf["test_path"] == str(Path(tempest.__file__).parent / "test_discover")
+    assert conf["group_regex"] == r"([^\.]*\.)*"
