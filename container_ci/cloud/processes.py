@@ -75,21 +75,25 @@ def exited(pid: int) -> bool:
 
 
 def stop(pidfile: Path, timeout: float) -> int | None:
-    """SIGTERM the recorded process, wait up to `timeout` for it to exit, then
-    SIGKILL it. Returns the pid stopped, or None when none of ours ran."""
+    """Stop the process `pidfile` records (see `stop_pid`). Returns the pid
+    stopped, or None when none of ours ran."""
     pid = read_pid(pidfile)
-    if pid is None:
-        pidfile.unlink(missing_ok=True)
-        return None
-    os.kill(pid, signal.SIGTERM)
+    if pid is not None:
+        stop_pid(pid, timeout)
+    pidfile.unlink(missing_ok=True)
+    return pid
+
+
+def stop_pid(pid: int, timeout: float) -> None:
+    """SIGTERM, wait up to `timeout` for it to exit, then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if exited(pid):
-            break
+            return
         time.sleep(0.1)
-    else:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-        while not exited(pid):
-            time.sleep(0.05)
-    pidfile.unlink(missing_ok=True)
-    return pid
+    while not exited(pid):
+        time.sleep(0.05)

@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from keystoneauth1.exceptions import ClientException
+from openstack.exceptions import SDKException
+
 from container_ci.cloud import bootstrap, clouds_yaml, configs, install, processes
 from container_ci.cloud.layout import INSTANCE_NAME_TEMPLATE, PORTS, Layout
 from container_ci.cloud.services import SERVICES, Service, ensure_rabbitmq_user, tcp_answers
@@ -87,8 +90,11 @@ def _up(layout: Layout, say: Say) -> None:
         created = bootstrap.register_images_and_flavor(layout, state)
         if created:
             say(f"registered {', '.join(created)}")
-    except bootstrap.BootstrapError as exc:
+    except (bootstrap.BootstrapError, RuntimeError, OSError) as exc:
+        # a manage command, rabbitmqctl, mkfs: one line, never a traceback
         raise CloudError(str(exc)) from exc
+    except (SDKException, ClientException) as exc:  # an API of the cloud answered wrongly
+        raise CloudError(f"{type(exc).__name__}: {exc}") from exc
     path = clouds_yaml.write_entry(layout, state.password)
     say(f"up: every service answers; clouds.yaml entry {clouds_yaml.CLOUD_NAME} in {path}")
 
@@ -208,7 +214,7 @@ def _down(layout: Layout, say: Say) -> None:
             say(f"{service.name}: stopped (pid {pid})")
     for pid in stray_processes(layout):
         say(f"stopping stray pid {pid} of this cloud")
-        _stop_pid(pid)
+        processes.stop_pid(pid, timeout=30)
     for name in _remove_domains():
         say(f"removed leftover libvirt domain {name}")
     for device in _detach_loop_devices(layout):
@@ -239,12 +245,6 @@ def delete_servers(layout: Layout, timeout: float = 120) -> int:
             + ", ".join(f"{s.name} ({s.status})" for s in remaining)
         )
     return len(servers)
-
-
-def _stop_pid(pid: int) -> None:
-    scratch = Path(f"/tmp/cci-stray-{pid}.pid")
-    processes.write_pid(scratch, pid)
-    processes.stop(scratch, timeout=30)
 
 
 def _remove_domains() -> list[str]:
