@@ -205,9 +205,14 @@ def down(layout: Layout, say: Say = print) -> None:
 
 def _down(layout: Layout, say: Say) -> None:
     if _api_up(layout):
-        deleted = delete_servers(layout)
-        if deleted:
-            say(f"deleted {deleted} server(s)")
+        try:
+            deleted = delete_servers(layout)
+        except (CloudError, SDKException, ClientException) as exc:
+            # Stopping must go on: the domains left are removed below.
+            say(f"could not delete every server through Nova: {exc}")
+        else:
+            if deleted:
+                say(f"deleted {deleted} server(s)")
     for service in reversed(SERVICES):
         pid = processes.stop(layout.pidfile(service.name), service.stop_timeout)
         if pid is not None:
