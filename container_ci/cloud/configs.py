@@ -73,14 +73,13 @@ def transport_url(password: str) -> str:
     return f"rabbit://cci:{password}@{HOST}:{PORTS['rabbitmq']}/"
 
 
-def _common(layout: Layout) -> dict[str, str]:
-    return {"debug": "false", "use_stderr": "true"}
+COMMON = {"debug": "false", "use_stderr": "true"}
 
 
 def keystone(layout: Layout, password: str) -> Sections:
     keys = layout.data / "keystone"
     return {
-        "DEFAULT": _common(layout),
+        "DEFAULT": COMMON,
         "database": {"connection": layout.database_url("keystone", password)},
         "token": {"provider": "fernet"},
         "fernet_tokens": {"key_repository": str(keys / "fernet-keys")},
@@ -91,7 +90,7 @@ def keystone(layout: Layout, password: str) -> Sections:
 
 def placement(layout: Layout, password: str) -> Sections:
     return {
-        "DEFAULT": _common(layout),
+        "DEFAULT": COMMON,
         "placement_database": {"connection": layout.database_url("placement", password)},
         "api": {"auth_strategy": "keystone"},
         "keystone_authtoken": _authtoken(layout, "placement", password),
@@ -101,7 +100,7 @@ def placement(layout: Layout, password: str) -> Sections:
 def glance(layout: Layout, password: str) -> Sections:
     images = layout.data / "glance"
     return {
-        "DEFAULT": {**_common(layout), "enabled_backends": "file:file"},
+        "DEFAULT": {**COMMON, "enabled_backends": "file:file"},
         "database": {"connection": layout.database_url("glance", password)},
         "glance_store": {"default_backend": "file"},
         "file": {"filesystem_store_datadir": str(images / "images")},
@@ -118,7 +117,7 @@ def neutron(layout: Layout, password: str) -> Sections:
     port queries; servers boot with `networks: none`."""
     return {
         "DEFAULT": {
-            **_common(layout),
+            **COMMON,
             "core_plugin": "ml2",
             # router: its DB layer is what defines Port.port_forwardings, which
             # the ports query of the core plugin names (no L3 agent needed).
@@ -151,7 +150,7 @@ def nova(layout: Layout, password: str) -> Sections:
     )
     return {
         "DEFAULT": {
-            **_common(layout),
+            **COMMON,
             "transport_url": transport_url(password),
             "compute_driver": "libvirt.LibvirtDriver",
             "state_path": str(layout.data / "nova"),

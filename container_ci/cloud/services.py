@@ -71,35 +71,35 @@ def http_status(port: int, path: str) -> int | None:
     return status if status < 500 else None
 
 
-def _gunicorn(service: str, port: str) -> Callable[[Layout], list[str]]:
+def _wsgi_service(
+    name: str, module: str, config: str, http_path: str, extra_env: dict[str, str] | None = None
+) -> Service:
+    """An OpenStack WSGI app under gunicorn on its loopback port, one worker,
+    loaded through the shim (`CCI_WSGI_MODULE`), its config dir in the
+    service's own `OS_<SERVICE>_CONFIG_DIR` variable."""
+
     def argv(layout: Layout) -> list[str]:
         return [
             str(layout.bin("gunicorn")),
-            "--bind",
-            f"{HOST}:{PORTS[port]}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--timeout",
-            "300",
-            "--graceful-timeout",
-            "10",
-            "--name",
-            f"cci-{service}",
-            "--pythonpath",
-            str(layout.etc / "wsgi"),
+            "--bind", f"{HOST}:{PORTS[name]}",
+            "--workers", "1",
+            "--threads", "4",
+            "--timeout", "300",
+            "--graceful-timeout", "10",
+            "--name", f"cci-{name}",
+            "--pythonpath", str(layout.etc / "wsgi"),
             "cci_wsgi:application",
-        ]
+        ]  # fmt: skip
 
-    return argv
-
-
-def _wsgi_env(module: str, config_env: str, service: str) -> Callable[[Layout], dict[str, str]]:
     def env(layout: Layout) -> dict[str, str]:
-        return {"CCI_WSGI_MODULE": module, config_env: str(layout.config_dir(service))}
+        config_env = f"OS_{config.upper()}_CONFIG_DIR"
+        return {
+            "CCI_WSGI_MODULE": module,
+            config_env: str(layout.config_dir(config)),
+            **(extra_env or {}),
+        }
 
-    return env
+    return Service(name, argv, env=env, port=name, http_path=http_path, config=config)
 
 
 def _rabbitmq_env(layout: Layout) -> dict[str, str]:
@@ -178,49 +178,11 @@ SERVICES: tuple[Service, ...] = (
         port="rabbitmq",
         stop_timeout=60,
     ),
-    Service(
-        "keystone",
-        _gunicorn("keystone", "keystone"),
-        config="keystone",
-        env=_wsgi_env("keystone.wsgi.api", "OS_KEYSTONE_CONFIG_DIR", "keystone"),
-        port="keystone",
-        http_path="/v3",
-    ),
-    Service(
-        "placement",
-        _gunicorn("placement", "placement"),
-        config="placement",
-        env=_wsgi_env("placement.wsgi.api", "OS_PLACEMENT_CONFIG_DIR", "placement"),
-        port="placement",
-        http_path="/",
-    ),
-    Service(
-        "glance",
-        _gunicorn("glance", "glance"),
-        config="glance",
-        env=_wsgi_env("glance.wsgi.api", "OS_GLANCE_CONFIG_DIR", "glance"),
-        port="glance",
-        http_path="/",
-    ),
-    Service(
-        "neutron",
-        _gunicorn("neutron", "neutron"),
-        config="neutron",
-        env=lambda layout: {
-            **_wsgi_env("neutron.wsgi.api", "OS_NEUTRON_CONFIG_DIR", "neutron")(layout),
-            "CCI_CONFIGURE_MAPPERS": "1",
-        },
-        port="neutron",
-        http_path="/",
-    ),
-    Service(
-        "nova-api",
-        _gunicorn("nova-api", "nova-api"),
-        config="nova",
-        env=_wsgi_env("nova.wsgi.osapi_compute", "OS_NOVA_CONFIG_DIR", "nova"),
-        port="nova-api",
-        http_path="/",
-    ),
+    _wsgi_service("keystone", "keystone.wsgi.api", "keystone", "/v3"),
+    _wsgi_service("placement", "placement.wsgi.api", "placement", "/"),
+    _wsgi_service("glance", "glance.wsgi.api", "glance", "/"),
+    _wsgi_service("neutron", "neutron.wsgi.api", "neutron", "/", {"CCI_CONFIGURE_MAPPERS": "1"}),
+    _wsgi_service("nova-api", "nova.wsgi.osapi_compute", "nova", "/"),
     Service("nova-conductor", _nova("nova-conductor"), config="nova"),
     Service("nova-scheduler", _nova("nova-scheduler"), config="nova"),
     # nova-compute shuts down slowly (graceful_shutdown_timeout in nova.conf):
