@@ -5,7 +5,9 @@ are what real Tempest reads: the plugin's tests list in that workspace."""
 from __future__ import annotations
 
 import configparser
+import contextlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +18,31 @@ from container_ci import cli, tempest_run
 from container_ci.targets.cloud import CloudOptions
 
 
-@pytest.fixture
-def cloud(tmp_path, monkeypatch):
-    with FakeCloud() as fake:
+@contextlib.contextmanager
+def serving(tmp_path, monkeypatch, **fake_options) -> Iterator[FakeCloud]:
+    """A loopback cloud as clouds.yaml entry `devstack`."""
+    with FakeCloud(**fake_options) as fake:
         clouds = tmp_path / "clouds.yaml"
         clouds.write_text(fake.clouds_yaml("devstack"))
         monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
         monkeypatch.setenv("HOME", str(tmp_path))  # tempest init registers workspaces there
         yield fake
+
+
+@pytest.fixture
+def cloud(tmp_path, monkeypatch):
+    with serving(tmp_path, monkeypatch) as fake:
+        yield fake
+
+
+def compute_run(tmp_path) -> tempest_run.TempestRun:
+    return tempest_run.TempestRun(
+        suite="compute",
+        compute_driver="libvirt-lxc",
+        workspace=tmp_path / "ws",
+        output=tmp_path / "out",
+        cloud=CloudOptions(cloud="devstack"),
+    )
 
 
 def read_conf(path):
@@ -33,13 +52,7 @@ def read_conf(path):
 
 
 def test_config_from_a_cloud_entry(cloud, tmp_path):
-    run = tempest_run.TempestRun(
-        suite="compute",
-        compute_driver="libvirt-lxc",
-        workspace=tmp_path / "ws",
-        output=tmp_path / "out",
-        cloud=CloudOptions(cloud="devstack"),
-    )
+    run = compute_run(tmp_path)
     conf = read_conf(tempest_run.write_config(run))
     base = next(i["id"] for i in cloud.images.values() if i["name"] == "cci-guest-base")
     alt = next(i["id"] for i in cloud.images.values() if i["name"] == "cci-guest-alt")
@@ -71,19 +84,8 @@ def test_config_from_a_cloud_entry(cloud, tmp_path):
 def test_an_admin_entry_makes_dynamic_credentials(tmp_path, monkeypatch):
     """An admin user lets Tempest create a project per test class, so the
     run can use two workers; no accounts file is written."""
-    with FakeCloud(roles=("admin", "member", "reader")) as fake:
-        clouds = tmp_path / "clouds.yaml"
-        clouds.write_text(fake.clouds_yaml("devstack"))
-        monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
-        monkeypatch.setenv("HOME", str(tmp_path))
-        run = tempest_run.TempestRun(
-            suite="compute",
-            compute_driver="libvirt-lxc",
-            workspace=tmp_path / "ws",
-            output=tmp_path / "out",
-            cloud=CloudOptions(cloud="devstack"),
-        )
-        conf_path = tempest_run.write_config(run)
+    with serving(tmp_path, monkeypatch, roles=("admin", "member", "reader")):
+        conf_path = tempest_run.write_config(compute_run(tmp_path))
     auth = read_conf(conf_path)["auth"]
     assert auth["use_dynamic_credentials"] == "true"
     assert (auth["admin_username"], auth["admin_project_name"]) == ("demo", "demo")
