@@ -224,6 +224,11 @@ def _user(identity, name: str, password: str, created: list[str]):
     return user
 
 
+def nova_services_up(connection: Connection) -> dict[str, bool]:
+    """nova-conductor/-scheduler/-compute -> whether Nova's service list says up."""
+    return {s.binary: s.state == "up" for s in connection.compute.services()}
+
+
 def wait_for_compute_node(layout: Layout, state: State, timeout: float = 120) -> str:
     """Until nova-compute's resource provider is in Placement and Nova's own
     service list reports conductor, scheduler and compute up (a compute just
@@ -233,8 +238,8 @@ def wait_for_compute_node(layout: Layout, state: State, timeout: float = 120) ->
     deadline = time.monotonic() + timeout
     while True:
         providers = list(connection.placement.resource_providers())
-        services = {s.binary: s.state for s in connection.compute.services()}
-        down = [name for name in NOVA_RPC_SERVICES if services.get(name) != "up"]
+        services = nova_services_up(connection)
+        down = [name for name in NOVA_RPC_SERVICES if not services.get(name)]
         if providers and not down:
             break
         if processes.read_pid(layout.pidfile("nova-compute")) is None:

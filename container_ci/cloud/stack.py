@@ -355,8 +355,7 @@ def _nova_services_up(layout: Layout) -> dict[str, bool]:
         return {}
     try:
         state = bootstrap.State.load_or_create(layout)
-        compute = bootstrap.admin_connection(layout, state).compute
-        return {s.binary: s.state == "up" for s in compute.services()}
+        return bootstrap.nova_services_up(bootstrap.admin_connection(layout, state))
     except Exception:  # noqa: BLE001 - status reports what it sees, it does not fail
         return {}
 
