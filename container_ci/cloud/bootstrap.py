@@ -43,14 +43,14 @@ class BootstrapError(RuntimeError):
 
 
 @dataclass
-class State:
+class CloudState:
     """What survives between `up`s (mode 0600: it holds the password)."""
 
     password: str
     schema_for: str = ""  # the pin list the schemas were created for
 
     @classmethod
-    def load_or_create(cls, layout: Layout) -> State:
+    def load_or_create(cls, layout: Layout) -> CloudState:
         try:
             data = json.loads(layout.state_file.read_text())
             return cls(**data)
@@ -83,7 +83,7 @@ def _manage(layout: Layout, *argv: str) -> None:
         )
 
 
-def create_schemas(layout: Layout, state: State, say: Callable[[str], None]) -> bool:
+def create_schemas(layout: Layout, state: CloudState, say: Callable[[str], None]) -> bool:
     """Every database, at the installed releases' schema. Skipped when done for these pins."""
     mariadb.create_databases(layout, state.password)
     stamp = "\n".join(SERVICE_PACKAGES)
@@ -159,7 +159,7 @@ def create_schemas(layout: Layout, state: State, say: Callable[[str], None]) -> 
     return True
 
 
-def admin_connection(layout: Layout, state: State) -> Connection:
+def admin_connection(layout: Layout, state: CloudState) -> Connection:
     # Only these arguments: with a single clouds.yaml entry (perhaps a stale
     # one of ours) openstacksdk would otherwise merge that entry in.
     return openstack.connect(
@@ -176,7 +176,7 @@ def admin_connection(layout: Layout, state: State) -> Connection:
     )
 
 
-def register_services(layout: Layout, state: State) -> list[str]:
+def register_services(layout: Layout, state: CloudState) -> list[str]:
     """Service project and users, the catalogue, and a member user for tests."""
     created: list[str] = []
     identity = admin_connection(layout, state).identity
@@ -229,7 +229,7 @@ def nova_services_up(connection: Connection) -> dict[str, bool]:
     return {s.binary: s.state == "up" for s in connection.compute.services()}
 
 
-def wait_for_compute_node(layout: Layout, state: State, timeout: float = 120) -> str:
+def wait_for_compute_node(layout: Layout, state: CloudState, timeout: float = 120) -> str:
     """Until nova-compute's resource provider is in Placement and Nova's own
     service list reports conductor, scheduler and compute up (a compute just
     restarted counts as down until its first heartbeat, and the scheduler
@@ -266,7 +266,7 @@ def wait_for_compute_node(layout: Layout, state: State, timeout: float = 120) ->
     return providers[0].name
 
 
-def register_images_and_flavor(layout: Layout, state: State) -> list[str]:
+def register_images_and_flavor(layout: Layout, state: CloudState) -> list[str]:
     created: list[str] = []
     connection = admin_connection(layout, state)
     wanted_hash = rootfs.guest_hash()

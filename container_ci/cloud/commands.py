@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from container_ci.cloud import stack
+from container_ci.cloud import lifecycle
 from container_ci.cloud.layout import CLOUD_NAME, Layout
 from container_ci.cloud.services import SERVICES
 
@@ -17,10 +17,10 @@ def _say(text: str) -> None:
 def run(action: str, args: argparse.Namespace) -> int:
     layout = Layout.default()
     if action == "up":
-        stack.up(layout, _say)
+        lifecycle.up(layout, _say)
         return 0
     if action == "down":
-        (stack.purge if args.purge else stack.down)(layout, _say)
+        (lifecycle.purge if args.purge else lifecycle.down)(layout, _say)
         return 0
     if action == "status":
         return print_status(layout)
@@ -30,12 +30,12 @@ def run(action: str, args: argparse.Namespace) -> int:
 def bring_up() -> str:
     """`cloud up` for commands that default to the local cloud; its clouds.yaml entry."""
     print("no cloud named: using the local cloud (container-ci cloud up)", flush=True)
-    stack.up(Layout.default(), _say)
+    lifecycle.up(Layout.default(), _say)
     return CLOUD_NAME
 
 
 def print_status(layout: Layout) -> int:
-    rows = stack.status(layout)
+    rows = lifecycle.status(layout)
     print(f"{'SERVICE':<16} {'PID':>7} {'PORT':>6}  HEALTH")
     for row in rows:
         pid = str(row.pid) if row.pid else "-"
@@ -56,6 +56,6 @@ def print_logs(layout: Layout, service: str | None, lines: int) -> int:
     for name in [service] if service else names:
         path = layout.logfile(name)
         print(f"==> {path} <==")
-        for line in stack.tail(path, lines):
+        for line in lifecycle.tail(path, lines):
             print(line)
     return 0

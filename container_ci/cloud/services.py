@@ -190,9 +190,3 @@ SERVICES: tuple[Service, ...] = (
     Service("nova-compute", _nova("nova-compute"), config="nova", stop_timeout=90),
 )
 
-
-def by_name(name: str) -> Service:
-    for service in SERVICES:
-        if service.name == name:
-            return service
-    raise KeyError(name)

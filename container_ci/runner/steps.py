@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from container_ci import naming
 from container_ci.errors import ExpectationFailed, ImageNotFound, StepTimeout
 from container_ci.scenarios.model import Scenario, Step
-from container_ci.targets.base import Instance, State, Target
+from container_ci.targets.base import Instance, InstanceState, Target
 
 
 @dataclass
@@ -84,7 +84,7 @@ def execute(step: Step, ctx: StepContext) -> str:
     if step.op != "delete" and step.expect.error is None and step.instance in ctx.ledger.instances:
         members = ctx.members(step)
         if step.expect.state:
-            wanted = State(step.expect.state)
+            wanted = InstanceState(step.expect.state)
             _each(members, lambda m: ctx.target.wait_for_state(m, wanted, deadline.remaining()))
         if step.expect.console_contains and ctx.console_unsupported:
             note = "; ".join(
@@ -130,7 +130,7 @@ def _boot_expecting_missing_image(step: Step, ctx: StepContext, name: str, image
         instance = ctx.target.create(name, image, ctx.scenario.name)
     except ImageNotFound as exc:
         probe = Instance(id="", name=name, image=image)
-        if ctx.target.state(probe) != State.GONE:
+        if ctx.target.state(probe) != InstanceState.GONE:
             raise ExpectationFailed(f"boot from missing image left {name} behind") from exc
         leftovers = [r.name for r in ctx.target.list_owned() if r.name == name]
         if leftovers:
@@ -194,7 +194,7 @@ def _rebuild(step: Step, ctx: StepContext, deadline: Deadline) -> str:
         before = ctx.target.identity(member)
         ctx.target.rebuild(member, image)
         if step.expect.same_identity:
-            ctx.target.wait_for_state(member, State.ACTIVE, deadline.remaining())
+            ctx.target.wait_for_state(member, InstanceState.ACTIVE, deadline.remaining())
             after = ctx.target.identity(member)
             if after != before:
                 raise ExpectationFailed(f"rebuild changed identity: {before} -> {after}")
@@ -208,7 +208,7 @@ def _delete(step: Step, ctx: StepContext, deadline: Deadline) -> str:
 
     def delete(member: Instance) -> None:
         ctx.target.delete(member)
-        ctx.target.wait_for_state(member, State.GONE, deadline.remaining())
+        ctx.target.wait_for_state(member, InstanceState.GONE, deadline.remaining())
 
     _each(members, delete)
     with ctx.ledger.lock:

@@ -30,7 +30,7 @@ from container_ci.scenarios.model import (
     Step,
     compute_driver_row,
 )
-from container_ci.scenarios.yaml_source import dotted, line_of, load_yaml, to_plain
+from container_ci.yaml_source import dotted, line_of, load_yaml, to_plain
 
 MATRIX_NAME = "capabilities.yaml"
 BUILTIN_IMAGES = ("base", "alt")

@@ -41,17 +41,14 @@ DEFAULT_STATE = {
 DEFAULT_TIMEOUT = {"boot": 120.0, "rebuild": 120.0, "snapshot": 120.0}
 FALLBACK_TIMEOUT = 60.0
 
-STATES = ("active", "shutoff", "paused", "suspended", "gone")
-ERROR_KINDS = ("image-not-found",)
-
 
 @dataclass(frozen=True)
 class Expect:
-    state: str | None = None  # one of STATES
+    state: str | None = None  # an `expect.state` of scenario.schema.json
     exit_code: int | None = None  # exec only
     stdout_contains: str | None = None  # exec only
     console_contains: str | None = None  # any op on an instance: checked after it
-    error: str | None = None  # one of ERROR_KINDS: the op must fail this way
+    error: str | None = None  # an `expect.error` of scenario.schema.json: the op must fail this way
     same_identity: bool | None = None  # rebuild: instance id unchanged
 
 

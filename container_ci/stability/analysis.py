@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from container_ci.stability.models import Build, FailureSignature, Job, Test, TestResult
+from container_ci.stability.tables import Build, FailureSignature, Job, Test, TestResult
 
 DEFAULT_INFRASTRUCTURE = ("NODE_FAILURE", "RETRY_LIMIT", "POST_FAILURE", "TIMED_OUT")
 PASSING = ("SUCCESS",)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from container_ci.errors import BadInput
-from container_ci.scenarios.yaml_source import line_of, load_yaml
 from container_ci.stability.analysis import JobAnalysis
+from container_ci.yaml_source import line_of, load_yaml
 
 PROMOTE_KEYS = {
     "min_runs",

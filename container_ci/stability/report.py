@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from container_ci.stability.analysis import JobAnalysis
 from container_ci.stability.html_report import render_html
-from container_ci.stability.models import Build, Job, Test, TestResult
+from container_ci.stability.tables import Build, Job, Test, TestResult
 
 GRID_BUILDS = 20
 CELL = {"success": "pass", "fail": "FAIL", "skip": "skip", "xfail": "xfail", "uxsuccess": "FAIL"}

@@ -20,7 +20,7 @@ from container_ci.naming import Owner
 from container_ci.provision.rootfs import VARIANTS, image_ref
 
 
-class State(enum.StrEnum):
+class InstanceState(enum.StrEnum):
     BUILDING = "building"  # transitional: being created, started or restarted
     ACTIVE = "active"
     SHUTOFF = "shutoff"
@@ -157,14 +157,14 @@ class Target(abc.ABC):
         """Create and start an instance. Raise ImageNotFound, leaving nothing behind."""
 
     @abc.abstractmethod
-    def state(self, instance: Instance) -> State: ...
+    def state(self, instance: Instance) -> InstanceState: ...
 
     @abc.abstractmethod
     def identity(self, instance: Instance) -> str:
         """The identity the backend itself reports (what rebuild must keep)."""
 
-    def wait_for_state(self, instance: Instance, wanted: State, timeout: float) -> None:
-        last: list[State] = []
+    def wait_for_state(self, instance: Instance, wanted: InstanceState, timeout: float) -> None:
+        last: list[InstanceState] = []
 
         def reached() -> bool:
             current = self.state(instance)

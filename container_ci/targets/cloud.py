@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from container_ci.errors import BadInput, TargetUnavailable
 from container_ci.naming import Owner
-from container_ci.targets.base import Instance, State, Target
+from container_ci.targets.base import Instance, InstanceState, Target
 
 # keystoneauth and openstacksdk log a warning for every failed discovery and
 # retry; the target reports the failure itself, once.
@@ -55,7 +55,6 @@ def cloud_region(cloud: str):
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
-_URL = re.compile(r"https?://[^\s'\":]+(?::\d+)?[^\s'\":]*")
 
 
 def _causes(exc: BaseException):
@@ -95,10 +94,6 @@ def is_connection_error(exc: BaseException) -> bool:
         for cause in _causes(exc)
     )
 
-
-def first_url(text: str) -> str:
-    match = _URL.search(text)
-    return match.group(0) if match else ""
 
 
 @contextlib.contextmanager
@@ -147,4 +142,4 @@ class CloudTarget(Target):
     def remove_instance(self, instance_id: str) -> None:
         instance = Instance(id=instance_id, name=instance_id, image="")
         self.delete(instance)
-        self.wait_for_state(instance, State.GONE, timeout=self.REMOVE_TIMEOUT)
+        self.wait_for_state(instance, InstanceState.GONE, timeout=self.REMOVE_TIMEOUT)

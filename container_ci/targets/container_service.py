@@ -21,7 +21,7 @@ from container_ci.errors import (
     Unsupported,
 )
 from container_ci.naming import Owner
-from container_ci.targets.base import ExecResult, Instance, OwnedResource, State
+from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource
 from container_ci.targets.cloud import (
     CloudOptions,
     CloudTarget,
@@ -36,12 +36,12 @@ POLL_INTERVAL = 1.0
 STOP_TIMEOUT = 10
 
 STATUS_STATES = {
-    "Running": State.ACTIVE,
-    "Stopped": State.SHUTOFF,
-    "Dead": State.SHUTOFF,
-    "Paused": State.PAUSED,
-    "Error": State.ERROR,
-    "Deleted": State.GONE,
+    "Running": InstanceState.ACTIVE,
+    "Stopped": InstanceState.SHUTOFF,
+    "Dead": InstanceState.SHUTOFF,
+    "Paused": InstanceState.PAUSED,
+    "Error": InstanceState.ERROR,
+    "Deleted": InstanceState.GONE,
 }
 
 
@@ -149,13 +149,13 @@ class ContainerServiceTarget(CloudTarget):
             except ksa.NotFound:
                 return None
 
-    def state(self, instance: Instance) -> State:
+    def state(self, instance: Instance) -> InstanceState:
         shown = self._show(instance)
         if shown is None:
-            return State.GONE
+            return InstanceState.GONE
         if shown.get("task_state"):
-            return State.BUILDING
-        return STATUS_STATES.get(shown.get("status", ""), State.BUILDING)
+            return InstanceState.BUILDING
+        return STATUS_STATES.get(shown.get("status", ""), InstanceState.BUILDING)
 
     def identity(self, instance: Instance) -> str:
         shown = self._show(instance)

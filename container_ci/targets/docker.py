@@ -1,6 +1,6 @@
 """The `docker` target: an instance is a container on the local Docker Engine.
 
-State waits are driven by the Docker events API (filtered to this run's
+InstanceState waits are driven by the Docker events API (filtered to this run's
 labels); polling is only the fallback when the stream is down."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from container_ci.errors import (
     first_line,
 )
 from container_ci.naming import Owner
-from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
+from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource, Target
 
 SNAPSHOT_REPO = "cci-snap"
 STOP_TIMEOUT = 10  # seconds docker waits after SIGTERM before SIGKILL
@@ -168,24 +168,24 @@ class DockerTarget(Target):
                     container.remove(force=True)
                 raise
 
-    def state(self, instance: Instance) -> State:
+    def state(self, instance: Instance) -> InstanceState:
         with translated_errors(f"state of {instance.name}"):
             try:
                 container = self.client.containers.get(instance.name)
             except docker.errors.NotFound:
-                return State.GONE
-            status = container.attrs.get("State", {})
+                return InstanceState.GONE
+            status = container.attrs.get("InstanceState", {})
         if status.get("Paused"):
-            return State.PAUSED
+            return InstanceState.PAUSED
         if status.get("Restarting"):
-            return State.BUILDING
+            return InstanceState.BUILDING
         if status.get("Running"):
-            return State.ACTIVE
+            return InstanceState.ACTIVE
         if status.get("Status") in ("exited", "created"):
-            return State.SHUTOFF
+            return InstanceState.SHUTOFF
         if status.get("Dead"):
-            return State.ERROR
-        return State.BUILDING
+            return InstanceState.ERROR
+        return InstanceState.BUILDING
 
     def identity(self, instance: Instance) -> str:
         container = self._container(instance)

@@ -1,6 +1,6 @@
 """The `libvirt-lxc` target: an instance is a persistent LXC domain on `lxc:///`.
 
-State waits are driven by libvirt's domain lifecycle and reboot callbacks;
+InstanceState waits are driven by libvirt's domain lifecycle and reboot callbacks;
 polling is only the fallback. libvirt has no images, so images live in an
 LxcImageStore and each instance gets its own copy of the rootfs."""
 
@@ -32,7 +32,7 @@ from container_ci.errors import (
     first_line,
 )
 from container_ci.naming import Owner
-from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
+from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource, Target
 from container_ci.targets.libvirt_events import ensure_event_loop
 from container_ci.targets.lxc_console import ConsoleCapture
 from container_ci.targets.lxc_images import LxcImageStore
@@ -221,23 +221,23 @@ class LibvirtLxcTarget(Target):
             self._consoles[name] = capture
             capture.start()
 
-    def state(self, instance: Instance) -> State:
+    def state(self, instance: Instance) -> InstanceState:
         with self._errors(f"state of {instance.name}"):
             try:
                 domain = self.conn.lookupByName(instance.name)
                 state, _reason = domain.state()
             except libvirt.libvirtError as exc:
                 if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                    return State.GONE
+                    return InstanceState.GONE
                 raise
         return {
-            libvirt.VIR_DOMAIN_RUNNING: State.ACTIVE,
-            libvirt.VIR_DOMAIN_BLOCKED: State.ACTIVE,
-            libvirt.VIR_DOMAIN_PAUSED: State.PAUSED,
-            libvirt.VIR_DOMAIN_SHUTOFF: State.SHUTOFF,
-            libvirt.VIR_DOMAIN_PMSUSPENDED: State.SUSPENDED,
-            libvirt.VIR_DOMAIN_CRASHED: State.ERROR,
-        }.get(state, State.BUILDING)
+            libvirt.VIR_DOMAIN_RUNNING: InstanceState.ACTIVE,
+            libvirt.VIR_DOMAIN_BLOCKED: InstanceState.ACTIVE,
+            libvirt.VIR_DOMAIN_PAUSED: InstanceState.PAUSED,
+            libvirt.VIR_DOMAIN_SHUTOFF: InstanceState.SHUTOFF,
+            libvirt.VIR_DOMAIN_PMSUSPENDED: InstanceState.SUSPENDED,
+            libvirt.VIR_DOMAIN_CRASHED: InstanceState.ERROR,
+        }.get(state, InstanceState.BUILDING)
 
     def identity(self, instance: Instance) -> str:
         domain = self._domain(instance.name)
@@ -336,7 +336,7 @@ class LibvirtLxcTarget(Target):
         with self._errors(f"stop {instance.name}"):
             domain.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_SIGNAL)
         try:
-            self.wait_for_state(instance, State.SHUTOFF, STOP_GRACE)
+            self.wait_for_state(instance, InstanceState.SHUTOFF, STOP_GRACE)
         except StepTimeout:
             with self._errors(f"destroy {instance.name}"):
                 domain.destroy()

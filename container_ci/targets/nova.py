@@ -25,7 +25,7 @@ from container_ci.errors import (
 from container_ci.naming import Owner
 from container_ci.scenarios.model import compute_driver_row
 from container_ci.scenarios.nova_support_matrix import NOT_IN_NOVA_MATRIX
-from container_ci.targets.base import ExecResult, Instance, OwnedResource, State
+from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource
 from container_ci.targets.cloud import (
     CloudOptions,
     CloudTarget,
@@ -38,13 +38,13 @@ POLL_INTERVAL = 1.0
 IMAGE_ACTIVE_TIMEOUT = 300.0
 
 STATUS_STATES = {
-    "ACTIVE": State.ACTIVE,
-    "SHUTOFF": State.SHUTOFF,
-    "PAUSED": State.PAUSED,
-    "SUSPENDED": State.SUSPENDED,
-    "ERROR": State.ERROR,
-    "DELETED": State.GONE,
-    "SOFT_DELETED": State.GONE,
+    "ACTIVE": InstanceState.ACTIVE,
+    "SHUTOFF": InstanceState.SHUTOFF,
+    "PAUSED": InstanceState.PAUSED,
+    "SUSPENDED": InstanceState.SUSPENDED,
+    "ERROR": InstanceState.ERROR,
+    "DELETED": InstanceState.GONE,
+    "SOFT_DELETED": InstanceState.GONE,
 }
 
 # Nova's os-hypervisors `hypervisor_type` -> the matrix's compute-driver row.
@@ -206,21 +206,21 @@ class NovaTarget(CloudTarget):
         except openstack.exceptions.NotFoundException:
             return None
 
-    def state(self, instance: Instance) -> State:
+    def state(self, instance: Instance) -> InstanceState:
         with self._api(f"show server {instance.name}"):
             server = self._server(instance)
         if server is None:
-            return State.GONE
+            return InstanceState.GONE
         if server.task_state:
-            return State.BUILDING
-        return STATUS_STATES.get(server.status, State.BUILDING)
+            return InstanceState.BUILDING
+        return STATUS_STATES.get(server.status, InstanceState.BUILDING)
 
-    def wait_for_state(self, instance: Instance, wanted: State, timeout: float) -> None:
+    def wait_for_state(self, instance: Instance, wanted: InstanceState, timeout: float) -> None:
         try:
             super().wait_for_state(instance, wanted, timeout)
         except StepTimeout as exc:
             raise StepTimeout(f"{exc}{self._fault(instance)}") from exc
-        if wanted != State.ERROR and self.state(instance) == State.ERROR:
+        if wanted != InstanceState.ERROR and self.state(instance) == InstanceState.ERROR:
             raise ExpectationFailed(f"{instance.name} went to ERROR{self._fault(instance)}")
 
     def _fault(self, instance: Instance) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from container_ci.errors import BadInput
-from container_ci.scenarios.yaml_source import load_yaml, to_plain
+from container_ci.yaml_source import load_yaml, to_plain
 from container_ci.zuul import plugin_tests
 from container_ci.zuul.config import Problem, Stanza, ZuulConfig, load_config
 from container_ci.zuul.schema import schema_problems

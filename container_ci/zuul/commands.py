@@ -6,7 +6,7 @@ from pathlib import Path
 
 from container_ci import paths
 from container_ci.errors import BadInput
-from container_ci.scenarios.yaml_source import load_yaml, to_plain
+from container_ci.yaml_source import load_yaml, to_plain
 from container_ci.zuul import plugin_tests
 from container_ci.zuul.check import CheckOptions, UpstreamNames, check_config, has_playbook_tree
 from container_ci.zuul.config import load_config

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from container_ci.errors import BadInput
-from container_ci.scenarios.yaml_source import line_of, load_yaml, to_plain
+from container_ci.yaml_source import line_of, load_yaml, to_plain
 
 STANZA_KINDS = (
     "pragma",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from container_ci.atomic import write_text_atomically
 from container_ci.errors import BadInput
-from container_ci.scenarios.yaml_source import line_of
+from container_ci.yaml_source import line_of
 from container_ci.zuul.check import pipeline_jobs
 from container_ci.zuul.config import Stanza, load_config
 from container_ci.zuul.schema import schema_problems

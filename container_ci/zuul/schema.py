@@ -8,7 +8,7 @@ import functools
 from typing import Any
 
 from container_ci.errors import BadInput
-from container_ci.scenarios.yaml_source import dotted
+from container_ci.yaml_source import dotted
 from container_ci.zuul.config import Problem, Stanza
 
 # Stanza kind -> the configloader parser whose schema validates it.

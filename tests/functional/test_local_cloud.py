@@ -19,7 +19,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from container_ci.cloud import processes, stack
+from container_ci.cloud import lifecycle, processes
 from container_ci.cloud.layout import CLOUD_NAME, Layout
 from container_ci.cloud.services import SERVICES
 
@@ -70,8 +70,8 @@ def local_cloud() -> Iterator[Layout]:
             down = cli("cloud", "down")
             assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
             assert running(layout) == [], "processes of the cloud still run after down"
-            assert stack.stray_processes(layout) == []
-            assert stack.loop_devices(layout) == []
+            assert lifecycle.stray_processes(layout) == []
+            assert lifecycle.loop_devices(layout) == []
             assert nova_domains() == []
 
 

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from container_ci.provision.postgres import PostgresServer
-from container_ci.stability.models import Build, FailureSignature, Job, Test, TestResult
 from container_ci.stability.store import Store
+from container_ci.stability.tables import Build, FailureSignature, Job, Test, TestResult
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "unit"))

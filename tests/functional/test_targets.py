@@ -10,7 +10,7 @@ import pytest
 from container_ci import naming
 from container_ci.errors import ImageNotFound, Unsupported
 from container_ci.naming import Owner
-from container_ci.targets.base import State, Target
+from container_ci.targets.base import InstanceState, Target
 from container_ci.targets.registry import LOCAL_TARGETS, target_factory
 
 
@@ -35,21 +35,21 @@ def test_missing_image_is_typed_and_leaves_nothing(target: Target, run_id: str):
 def test_created_instance_is_named_labelled_and_listed(target: Target, run_id: str):
     name = naming.resource_name(run_id, "contract", "vm")
     instance = target.create(name, target.resolve_image("base"), "contract")
-    target.wait_for_state(instance, State.ACTIVE, 30)
+    target.wait_for_state(instance, InstanceState.ACTIVE, 30)
     [resource] = [r for r in target.list_owned() if r.run_id == run_id]
     assert resource.name == name and name.startswith("cci-")
     assert resource.owner is not None and resource.owner.is_alive()
     assert not resource.is_stale()
     assert instance.id in target.identity(instance)
     target.delete(instance)
-    target.wait_for_state(instance, State.GONE, 30)
+    target.wait_for_state(instance, InstanceState.GONE, 30)
 
 
 def test_exec_keeps_exit_code_and_streams(target: Target, run_id: str):
     instance = target.create(
         naming.resource_name(run_id, "contract", "vm"), target.resolve_image("base"), "contract"
     )
-    target.wait_for_state(instance, State.ACTIVE, 30)
+    target.wait_for_state(instance, InstanceState.ACTIVE, 30)
     result = target.exec(instance, ["sh", "-c", "echo out; echo err >&2; exit 5"], 10)
     assert (result.exit_code, result.stdout, result.stderr) == (5, "out\n", "err\n")
     target.delete(instance)
@@ -63,7 +63,7 @@ def test_console_survives_reboot_and_stop_start(target: Target, run_id: str):
     target.reboot(instance)
     target.wait_for_console(instance, "CCI-BOOT-OK boot=2", 30)
     target.stop(instance)
-    target.wait_for_state(instance, State.SHUTOFF, 30)
+    target.wait_for_state(instance, InstanceState.SHUTOFF, 30)
     target.start(instance)
     log = target.wait_for_console(instance, "CCI-BOOT-OK boot=3", 30)
     assert log.index("boot=1") < log.index("boot=2") < log.index("boot=3")
@@ -74,11 +74,11 @@ def test_suspend_is_a_typed_capability_gap(target: Target, run_id: str):
     instance = target.create(
         naming.resource_name(run_id, "contract", "vm"), target.resolve_image("base"), "contract"
     )
-    target.wait_for_state(instance, State.ACTIVE, 30)
+    target.wait_for_state(instance, InstanceState.ACTIVE, 30)
     with pytest.raises(Unsupported) as caught:
         target.suspend(instance)
     assert caught.value.op == "suspend" and caught.value.reason
-    assert target.state(instance) == State.ACTIVE
+    assert target.state(instance) == InstanceState.ACTIVE
     target.delete(instance)
 
 
@@ -86,7 +86,7 @@ def test_sweep_by_run_id_removes_instances_and_snapshots(target: Target, run_id:
     instance = target.create(
         naming.resource_name(run_id, "contract", "vm"), target.resolve_image("base"), "contract"
     )
-    target.wait_for_state(instance, State.ACTIVE, 30)
+    target.wait_for_state(instance, InstanceState.ACTIVE, 30)
     image = target.snapshot(instance, "snap")
     kinds = sorted(r.kind for r in target.list_owned() if r.run_id == run_id)
     assert kinds == ["image", "instance"]

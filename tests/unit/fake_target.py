@@ -8,7 +8,7 @@ import uuid
 
 from container_ci.errors import ImageNotFound
 from container_ci.naming import Owner
-from container_ci.targets.base import ExecResult, Instance, OwnedResource, State, Target
+from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource, Target
 
 
 class FakeTarget(Target):
@@ -53,12 +53,12 @@ class FakeTarget(Target):
             raise ImageNotFound(image)
         instance = Instance(id=str(uuid.uuid4()), name=name, image=image, scenario=scenario)
         with self.lock:
-            self.instances[name] = {"state": State.ACTIVE, "id": instance.id, "boots": 1}
+            self.instances[name] = {"state": InstanceState.ACTIVE, "id": instance.id, "boots": 1}
         return instance
 
-    def state(self, instance: Instance) -> State:
+    def state(self, instance: Instance) -> InstanceState:
         entry = self.instances.get(instance.name)
-        return entry["state"] if entry else State.GONE
+        return entry["state"] if entry else InstanceState.GONE
 
     def identity(self, instance: Instance) -> str:
         return self.instances[instance.name]["id"]
@@ -73,7 +73,7 @@ class FakeTarget(Target):
         self._op("exec")
         return ExecResult(exit_code=0, stdout="base\n", stderr="")
 
-    def _set(self, instance: Instance, op: str, state: State, boot: bool = False) -> None:
+    def _set(self, instance: Instance, op: str, state: InstanceState, boot: bool = False) -> None:
         self._op(op)
         entry = self.instances[instance.name]
         entry["state"] = state
@@ -82,25 +82,25 @@ class FakeTarget(Target):
         self.waiter.notify()
 
     def reboot(self, instance: Instance) -> None:
-        self._set(instance, "reboot", State.ACTIVE, boot=True)
+        self._set(instance, "reboot", InstanceState.ACTIVE, boot=True)
 
     def stop(self, instance: Instance) -> None:
-        self._set(instance, "stop", State.SHUTOFF)
+        self._set(instance, "stop", InstanceState.SHUTOFF)
 
     def start(self, instance: Instance) -> None:
-        self._set(instance, "start", State.ACTIVE, boot=True)
+        self._set(instance, "start", InstanceState.ACTIVE, boot=True)
 
     def pause(self, instance: Instance) -> None:
-        self._set(instance, "pause", State.PAUSED)
+        self._set(instance, "pause", InstanceState.PAUSED)
 
     def unpause(self, instance: Instance) -> None:
-        self._set(instance, "unpause", State.ACTIVE)
+        self._set(instance, "unpause", InstanceState.ACTIVE)
 
     def suspend(self, instance: Instance) -> None:
-        self._set(instance, "suspend", State.SUSPENDED)
+        self._set(instance, "suspend", InstanceState.SUSPENDED)
 
     def resume(self, instance: Instance) -> None:
-        self._set(instance, "resume", State.ACTIVE)
+        self._set(instance, "resume", InstanceState.ACTIVE)
 
     def snapshot(self, instance: Instance, alias: str) -> str:
         self._op("snapshot")
@@ -109,7 +109,7 @@ class FakeTarget(Target):
         return image
 
     def rebuild(self, instance: Instance, image: str) -> Instance:
-        self._set(instance, "rebuild", State.ACTIVE, boot=True)
+        self._set(instance, "rebuild", InstanceState.ACTIVE, boot=True)
         instance.image = image
         return instance
 

@@ -11,7 +11,7 @@ import time
 
 import yaml
 
-from container_ci.cloud import clouds_yaml, configs, processes, stack
+from container_ci.cloud import clouds_yaml, configs, lifecycle, processes
 from container_ci.cloud.layout import CLOUD_NAME, PORTS, Layout
 from container_ci.cloud.services import SERVICES
 
@@ -98,7 +98,7 @@ def test_a_long_state_dir_gets_a_short_database_socket(tmp_path):
 
 
 def test_status_of_a_cloud_never_started(tmp_path):
-    rows = stack.status(Layout(tmp_path / "cloud"))
+    rows = lifecycle.status(Layout(tmp_path / "cloud"))
     assert [row.name for row in rows] == [service.name for service in SERVICES]
     assert {row.health for row in rows} == {"stopped"}
     assert not any(row.ok for row in rows)

@@ -14,8 +14,8 @@ from stability_data import TEMPEST_TESTS, subunit_stream, write_tempest_subunit
 from container_ci.errors import BadInput
 from container_ci.stability.ingest.sources import read_path
 from container_ci.stability.ingest.writer import record_build
-from container_ci.stability.models import Build, FailureSignature, Job, Test, TestResult
 from container_ci.stability.store import Store
+from container_ci.stability.tables import Build, FailureSignature, Job, Test, TestResult
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
@@ -218,7 +218,7 @@ def test_store_schema_matches_the_migrations(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from container_ci.stability.models import Base
+    from container_ci.stability.tables import Base
 
     store = Store(f"sqlite:///{tmp_path / 'm.sqlite'}")
     with store.engine.connect() as connection:

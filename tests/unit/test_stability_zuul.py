@@ -14,8 +14,8 @@ from zuul_api_server import ZuulAPIServer
 from container_ci.errors import InfrastructureError
 from container_ci.stability.ingest.writer import record_build
 from container_ci.stability.ingest.zuul_api import ZuulAPIError, ZuulClient, read_zuul_builds
-from container_ci.stability.models import Build, TestResult
 from container_ci.stability.store import Store
+from container_ci.stability.tables import Build, TestResult
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -115,7 +115,7 @@ def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch, capsys):
     """With neither --cloud/$OS_CLOUD nor --tempest-conf, the local cloud is
     brought up (its failure here stands in for the real thing, which the
     functional tests run) and nothing is run against any other cloud."""
-    from container_ci.cloud import stack
+    from container_ci.cloud import lifecycle
 
     monkeypatch.delenv("OS_CLOUD", raising=False)
     monkeypatch.delenv("TEMPEST_CONF", raising=False)
@@ -124,9 +124,9 @@ def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch, capsys):
 
     def up(layout, say):
         calls.append(layout.root)
-        raise stack.CloudError("keystone did not answer within 90s")
+        raise lifecycle.CloudError("keystone did not answer within 90s")
 
-    monkeypatch.setattr(stack, "up", up)
+    monkeypatch.setattr(lifecycle, "up", up)
     code = cli.main(
         ["tempest", "--compute-driver", "libvirt-lxc", "--workspace", str(tmp_path / "ws")]
     )

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from container_ci.stability.ingest.model import FAIL, UXSUCCESS, ParsedBuild
-from container_ci.stability.models import Build, FailureSignature, Job, Test, TestResult
 from container_ci.stability.signatures import digest, normalize
 from container_ci.stability.store import Store
+from container_ci.stability.tables import Build, FailureSignature, Job, Test, TestResult
 
 IN_CHUNK = 10_000  # values per IN (...) lookup (SQLite allows 32766 variables)
 ROW_CHUNK = 50_000  # rows per executemany: bounded memory, few round trips

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from container_ci.stability.models import Base
+from container_ci.stability.tables import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -72,7 +72,7 @@ def _up(layout: Layout, say: Say) -> None:
             say(line)
     except (install.InstallError, daemons.DaemonError) as exc:
         raise CloudError(str(exc)) from exc
-    state = bootstrap.State.load_or_create(layout)
+    state = bootstrap.CloudState.load_or_create(layout)
     configs.write_all(layout, state.password)
     try:
         for service in SERVICES:
@@ -234,7 +234,7 @@ def _api_up(layout: Layout) -> bool:
 
 def delete_servers(layout: Layout, timeout: float = 120) -> int:
     """Every server of the cloud, all projects, deleted and waited for."""
-    state = bootstrap.State.load_or_create(layout)
+    state = bootstrap.CloudState.load_or_create(layout)
     compute = bootstrap.admin_connection(layout, state).compute
     servers = list(compute.servers(all_projects=True))
     for server in servers:
@@ -354,7 +354,7 @@ def _nova_services_up(layout: Layout) -> dict[str, bool]:
     if not layout.state_file.exists():
         return {}
     try:
-        state = bootstrap.State.load_or_create(layout)
+        state = bootstrap.CloudState.load_or_create(layout)
         return bootstrap.nova_services_up(bootstrap.admin_connection(layout, state))
     except Exception:  # noqa: BLE001 - status reports what it sees, it does not fail
         return {}
