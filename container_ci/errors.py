@@ -1,6 +1,22 @@
 """Typed errors, so every layer can tell bad input, a capability gap, broken
 infrastructure and a real driver failure apart (they end up as different exit
-codes and different result classes)."""
+codes and different result classes).
+
+    ContainerCIError
+    +-- BadInput                  exit 2: file:line: message
+    +-- Unsupported               a declared capability gap: a skip
+    +-- InfrastructureError       exit 3: not the driver's fault
+    |   +-- TargetUnavailable     a backend cannot be reached at all
+    |   +-- PackageError          a Debian package cannot be installed
+    |   +-- DaemonError           dockerd or libvirtd cannot be started
+    |   +-- CloudError            the local cloud cannot be installed or started
+    +-- ExpectationFailed         a supported step did the wrong thing
+        +-- ImageNotFound
+        +-- StepTimeout
+
+Every error raised on purpose is one of these, so the command line can turn
+each into its exit code and one line, and nothing has to catch broad
+built-in exceptions (which would swallow bugs too)."""
 
 from __future__ import annotations
 
@@ -39,6 +55,19 @@ class InfrastructureError(ContainerCIError):
 
 class TargetUnavailable(InfrastructureError):
     """The target's backend cannot be reached at all when the run starts."""
+
+
+class PackageError(InfrastructureError):
+    """A Debian package is missing and cannot be installed (one line: why)."""
+
+
+class DaemonError(InfrastructureError):
+    """dockerd or libvirtd cannot be started (one line: why, and its log)."""
+
+
+class CloudError(InfrastructureError):
+    """The local cloud cannot be installed, set up or started: what failed
+    and which log says more, in one line."""
 
 
 class ExpectationFailed(ContainerCIError):

@@ -21,6 +21,7 @@ from container_ci.cloud import guest_image, mariadb, processes
 from container_ci.cloud.configs import SERVICE_USERS
 from container_ci.cloud.install import SERVICE_PACKAGES
 from container_ci.cloud.layout import REGION, Layout
+from container_ci.errors import CloudError
 from container_ci.provision import rootfs
 
 FLAVOR = "cci.tiny"  # 128 MB, 1 vCPU, 1 GB disk: plenty for busybox
@@ -36,10 +37,6 @@ CATALOG = (
     ("neutron", "network", "neutron", ""),
     ("nova", "compute", "nova-api", "/v2.1"),
 )
-
-
-class BootstrapError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -78,7 +75,7 @@ def _manage(layout: Layout, *argv: str) -> None:
         )
     if done.returncode != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-1:]
-        raise BootstrapError(
+        raise CloudError(
             f"{' '.join(argv[:3])} exited {done.returncode}: {' '.join(tail)[:300]} (log: {log})"
         )
 
@@ -243,13 +240,13 @@ def wait_for_compute_node(layout: Layout, state: CloudState, timeout: float = 12
         if providers and not down:
             break
         if processes.read_pid(layout.pidfile("nova-compute")) is None:
-            raise BootstrapError(
+            raise CloudError(
                 f"nova-compute exited before registering in placement "
                 f"(log: {layout.logfile('nova-compute')})"
             )
         if time.monotonic() > deadline:
             missing = "no resource provider in placement" if not providers else ""
-            raise BootstrapError(
+            raise CloudError(
                 f"nova-compute not ready within {timeout:g}s: "
                 f"{missing or 'not up in nova: ' + ', '.join(down)} "
                 f"(log: {layout.logfile('nova-compute')})"

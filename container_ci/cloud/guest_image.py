@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from container_ci.errors import CloudError
 from container_ci.provision import rootfs
 
 IMAGE_SIZE = "32M"
@@ -35,6 +36,6 @@ def build(destination: Path, variant: str) -> Path:
             check=False,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"mkfs.ext4 -d failed: {done.stderr.strip()}")
+            raise CloudError(f"mkfs.ext4 -d failed: {done.stderr.strip()}")
         partial.rename(path)
     return path

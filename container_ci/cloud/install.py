@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from container_ci.cloud.layout import Layout
+from container_ci.errors import CloudError
 from container_ci.provision import packages
 
 # The services' own releases (2025.2 "Flamingo"/2026.1 era), pinned together.
@@ -38,19 +39,12 @@ DEBIAN_PACKAGES = (
 )
 
 
-class InstallError(RuntimeError):
-    pass
-
-
 def _stamp_value() -> str:
     return hashlib.sha256("\n".join(SERVICE_PACKAGES).encode()).hexdigest()
 
 
 def install_packages() -> list[str]:
-    try:
-        return packages.install(DEBIAN_PACKAGES)
-    except packages.PackageError as exc:
-        raise InstallError(str(exc)) from exc
+    return packages.install(DEBIAN_PACKAGES)
 
 
 def venv_is_current(layout: Layout) -> bool:
@@ -92,4 +86,4 @@ def _run(argv: list[str], what: str) -> None:
             for line in done.stderr.splitlines()
             if line.strip() and not line.startswith("WARNING: Location")
         ]
-        raise InstallError(f"{what} failed: {' '.join(errors[-3:])[:500]}")
+        raise CloudError(f"{what} failed: {' '.join(errors[-3:])[:500]}")

@@ -24,16 +24,12 @@ from openstack.exceptions import SDKException
 from container_ci.cloud import bootstrap, clouds_yaml, configs, install, processes
 from container_ci.cloud.layout import INSTANCE_NAME_TEMPLATE, PORTS, Layout
 from container_ci.cloud.services import SERVICES, Service, ensure_rabbitmq_user, tcp_answers
-from container_ci.errors import InfrastructureError
+from container_ci.errors import CloudError
 from container_ci.provision import daemons, probes
 from container_ci.provision.setup import ensure_daemon
 
 Say = Callable[[str], None]
 DOMAIN_PREFIX = INSTANCE_NAME_TEMPLATE.split("%")[0]
-
-
-class CloudError(InfrastructureError):
-    """One clear line: what failed and which log says more."""
 
 
 def _timed(say: Say) -> Say:
@@ -63,15 +59,12 @@ def up(layout: Layout, say: Say = print) -> None:
 
 def _up(layout: Layout, say: Say) -> None:
     layout.make_dirs()
-    try:
-        installed = install.install_packages()
-        if installed:
-            say(f"installed Debian packages {' '.join(installed)}")
-        install.install_venv(layout, say)
-        for line in ensure_daemon(daemons.LIBVIRTD, probes.libvirt_answers):
-            say(line)
-    except (install.InstallError, daemons.DaemonError) as exc:
-        raise CloudError(str(exc)) from exc
+    installed = install.install_packages()
+    if installed:
+        say(f"installed Debian packages {' '.join(installed)}")
+    install.install_venv(layout, say)
+    for line in ensure_daemon(daemons.LIBVIRTD, probes.libvirt_answers):
+        say(line)
     state = bootstrap.CloudState.load_or_create(layout)
     configs.write_all(layout, state.password)
     try:
@@ -90,8 +83,7 @@ def _up(layout: Layout, say: Say) -> None:
         created = bootstrap.register_images_and_flavor(layout, state)
         if created:
             say(f"registered {', '.join(created)}")
-    except (bootstrap.BootstrapError, RuntimeError, OSError) as exc:
-        # a manage command, rabbitmqctl, mkfs: one line, never a traceback
+    except OSError as exc:  # a file or a program of the stack: one line, never a traceback
         raise CloudError(str(exc)) from exc
     except (SDKException, ClientException) as exc:  # an API of the cloud answered wrongly
         raise CloudError(f"{type(exc).__name__}: {exc}") from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 
 from container_ci.cloud.layout import Layout
+from container_ci.errors import CloudError
 
 DATABASES = ("keystone", "placement", "glance", "neutron", "nova_api", "nova_cell0", "nova_cell1")
 USER = "cci"
@@ -33,7 +34,7 @@ def install_db(layout: Layout) -> None:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(
+        raise CloudError(
             f"mariadb-install-db failed: {(done.stderr or done.stdout).strip()[-300:]}"
         )
 
@@ -86,4 +87,4 @@ def create_databases(layout: Layout, password: str) -> None:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"creating the databases failed: {done.stderr.strip()}")
+        raise CloudError(f"creating the databases failed: {done.stderr.strip()}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from container_ci.cloud import mariadb
 from container_ci.cloud.layout import HOST, PORTS, Layout
+from container_ci.errors import CloudError
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 RABBITMQCTL = Path("/usr/lib/rabbitmq/bin/rabbitmqctl")
@@ -136,14 +137,14 @@ def ensure_rabbitmq_user(layout: Layout, password: str) -> None:
     (its default_user setting only applies to a node's very first boot)."""
     added = rabbitmqctl(layout, "add_user", "cci", password)
     if added.returncode != 0 and "already exists" not in added.stderr + added.stdout:
-        raise RuntimeError(f"rabbitmqctl add_user: {added.stderr.strip()[-300:]}")
+        raise CloudError(f"rabbitmqctl add_user: {added.stderr.strip()[-300:]}")
     for args in (
         ("change_password", "cci", password),
         ("set_permissions", "-p", "/", "cci", ".*", ".*", ".*"),
     ):
         done = rabbitmqctl(layout, *args)
         if done.returncode != 0:
-            raise RuntimeError(f"rabbitmqctl {args[0]}: {done.stderr.strip()[-300:]}")
+            raise CloudError(f"rabbitmqctl {args[0]}: {done.stderr.strip()[-300:]}")
 
 
 def _nova(binary: str) -> Callable[[Layout], list[str]]:
@@ -189,4 +190,3 @@ SERVICES: tuple[Service, ...] = (
     # `down` waits for it, and `up` never starts a second one beside it.
     Service("nova-compute", _nova("nova-compute"), config="nova", stop_timeout=90),
 )
-

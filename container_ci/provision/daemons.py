@@ -16,12 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from container_ci import paths
+from container_ci.errors import DaemonError
 
 CGROUP_UNIFIED = Path("/sys/fs/cgroup/unified")
-
-
-class DaemonError(RuntimeError):
-    """One clear line: why a daemon cannot be started."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from container_ci import naming, paths
+from container_ci.errors import InfrastructureError
 from container_ci.provision import rootfs
 from container_ci.targets.lxc_images import LxcImageStore
 
@@ -30,7 +31,10 @@ def ensure_docker_images() -> list[str]:
     import docker.errors
 
     digest = rootfs.guest_hash()
-    client = docker.from_env(timeout=120)
+    try:
+        client = docker.from_env(timeout=120)
+    except docker.errors.DockerException as exc:
+        raise InfrastructureError(f"cannot reach the Docker Engine: {exc}") from exc
     built: list[str] = []
     try:
         for variant in rootfs.VARIANTS:
@@ -54,6 +58,8 @@ def ensure_docker_images() -> list[str]:
                     rootfs.rootfs_tar(tree), repository=repository, tag=tag, changes=changes
                 )
             built.append(f"built {ref}")
+    except docker.errors.DockerException as exc:
+        raise InfrastructureError(f"importing the guest image into Docker: {exc}") from exc
     finally:
         client.close()
     return built

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from container_ci.errors import PackageError
+
 # What building the virtualenv needs (libvirt-python compiles against libvirt).
 BUILD_PACKAGES = ("libvirt-dev", "pkg-config", "gcc")
 # What the targets need at run time.
@@ -25,10 +27,6 @@ RUNTIME_PACKAGES = (
     "busybox-static",
 )
 ALL_PACKAGES = BUILD_PACKAGES + RUNTIME_PACKAGES
-
-
-class PackageError(RuntimeError):
-    pass
 
 
 def is_installed(package: str) -> bool:

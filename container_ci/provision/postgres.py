@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from container_ci.errors import DaemonError
 from container_ci.provision import packages
 
 BIN = Path("/usr/lib/postgresql/15/bin")
@@ -49,7 +50,7 @@ class PostgresServer:
             ]
         )
         if done.returncode != 0:
-            raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
+            raise DaemonError(f"initdb failed: {done.stderr.strip()}")
         self.process = subprocess.Popen(
             [
                 "runuser",
@@ -81,7 +82,7 @@ class PostgresServer:
             if ready.returncode == 0:
                 return
             time.sleep(0.1)
-        raise RuntimeError(f"postgres did not start: {(self.directory / 'server.log').read_text()}")
+        raise DaemonError(f"postgres did not start: {(self.directory / 'server.log').read_text()}")
 
     def create_database(self, name: str) -> str:
         done = _as_postgres(
@@ -95,7 +96,7 @@ class PostgresServer:
             ]
         )
         if done.returncode != 0:
-            raise RuntimeError(f"createdb {name}: {done.stderr.strip()}")
+            raise DaemonError(f"createdb {name}: {done.stderr.strip()}")
         return f"postgresql+psycopg://postgres@/{name}?host={self.socket_dir}&port={self.port}"
 
     def stop(self) -> None:

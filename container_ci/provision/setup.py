@@ -6,10 +6,12 @@ why, and a non-zero exit; the other backend is still set up."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from container_ci.errors import DaemonError, InfrastructureError
 from container_ci.provision import daemons, images, packages, probes
 
 BACKENDS = ("docker", "libvirt-lxc")
@@ -25,14 +27,17 @@ class SetupReport:
         return not self.problems
 
 
-def _step(report: SetupReport, say: Callable[[str], None], label: str, action) -> bool:
+def _step(
+    report: SetupReport, say: Callable[[str], None], label: str, action: Callable[[], list[str]]
+) -> bool:
+    """Run one step; a failure is one line in the report, never a traceback."""
     try:
         done = action()
-    except (packages.PackageError, daemons.DaemonError) as exc:
+    except InfrastructureError as exc:
         report.problems.append(f"{label}: {exc}")
         say(f"{label}: FAILED: {exc}")
         return False
-    except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
+    except (OSError, subprocess.CalledProcessError) as exc:  # building a guest rootfs
         report.problems.append(f"{label}: {type(exc).__name__}: {exc}")
         say(f"{label}: FAILED: {type(exc).__name__}: {exc}")
         return False
@@ -52,7 +57,7 @@ def ensure_daemon(spec: daemons.DaemonSpec, answers: Callable[[], bool]) -> list
             if answers():
                 return []
             time.sleep(0.2)
-        raise daemons.DaemonError(
+        raise DaemonError(
             f"{spec.name} (pid {pid}) runs but does not answer (log: {daemons.logfile(spec.name)})"
         )
     pid = daemons.start(spec, answers)

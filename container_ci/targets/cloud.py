@@ -95,7 +95,6 @@ def is_connection_error(exc: BaseException) -> bool:
     )
 
 
-
 @contextlib.contextmanager
 def reaching(cloud: str, service: str, endpoint: str) -> Iterator[None]:
     """Any failure inside becomes TargetUnavailable, one line naming the cloud

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from container_ci.errors import DaemonError
 from container_ci.provision import daemons
 
 
@@ -18,7 +19,7 @@ def spec(argv: tuple[str, ...], timeout: float = 10) -> daemons.DaemonSpec:
 
 def test_daemon_that_exits_reports_its_error_line():
     script = "echo 'starting'; echo 'level=fatal msg=\"cannot bind socket\"'; echo bye; exit 4"
-    with pytest.raises(daemons.DaemonError) as caught:
+    with pytest.raises(DaemonError) as caught:
         daemons.start(spec(("sh", "-c", script)), answers=lambda: False)
     message = str(caught.value)
     assert "\n" not in message
@@ -28,12 +29,12 @@ def test_daemon_that_exits_reports_its_error_line():
 
 
 def test_missing_binary_is_one_line():
-    with pytest.raises(daemons.DaemonError, match="is not installed"):
+    with pytest.raises(DaemonError, match="is not installed"):
         daemons.start(spec(("/nonexistent/daemond",)), answers=lambda: False)
 
 
 def test_daemon_that_never_answers_times_out_and_is_ours_to_stop():
-    with pytest.raises(daemons.DaemonError, match="did not answer within 0.5s"):
+    with pytest.raises(DaemonError, match="did not answer within 0.5s"):
         daemons.start(spec(("sleep", "30"), timeout=0.5), answers=lambda: False)
     pid = daemons.managed_pid("fakedaemon")
     assert pid is not None

@@ -116,6 +116,7 @@ def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch, capsys):
     brought up (its failure here stands in for the real thing, which the
     functional tests run) and nothing is run against any other cloud."""
     from container_ci.cloud import lifecycle
+    from container_ci.errors import CloudError
 
     monkeypatch.delenv("OS_CLOUD", raising=False)
     monkeypatch.delenv("TEMPEST_CONF", raising=False)
@@ -124,7 +125,7 @@ def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch, capsys):
 
     def up(layout, say):
         calls.append(layout.root)
-        raise lifecycle.CloudError("keystone did not answer within 90s")
+        raise CloudError("keystone did not answer within 90s")
 
     monkeypatch.setattr(lifecycle, "up", up)
     code = cli.main(
