@@ -34,12 +34,3 @@ def daemons_dir() -> Path:
     path = data_dir() / "daemons"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def repo_root() -> Path:
-    """The source tree this package runs from (an editable install of the clone)."""
-    return Path(__file__).resolve().parent.parent
-
-
-def default_scenarios_dir() -> Path:
-    return repo_root() / "scenarios"

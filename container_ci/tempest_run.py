@@ -17,11 +17,13 @@ import hashlib
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from container_ci import paths
 from container_ci.errors import BadInput
+from container_ci.scenarios import catalogue
 from container_ci.targets.cloud import CloudOptions, authorized_connection, cloud_region, reaching
 
 # Which of the plugin's tests a suite runs.
@@ -43,6 +45,9 @@ class TempestRun:
     cloud: CloudOptions
     tempest_conf: Path | None = None
     regex: str = ""
+    # Neither a cloud nor a tempest.conf named: the local cloud, brought up
+    # (`container-ci cloud up`) before the run.
+    local_cloud: bool = False
 
     @property
     def test_regex(self) -> str:
@@ -98,7 +103,7 @@ def plugin_settings(run: TempestRun) -> dict[str, dict[str, str]]:
     return {
         "container_ci": {
             "compute_driver": run.compute_driver,
-            "capabilities_file": str(paths.default_scenarios_dir() / "capabilities.yaml"),
+            "capabilities_file": str(catalogue.default_matrix()),
             "container_service_available": str(run.suite == "container-service").lower(),
         }
     }
@@ -206,11 +211,26 @@ def write_config(run: TempestRun) -> Path:
     return conf_path
 
 
-def run_tempest(run: TempestRun, record_db: str | None = "", job: str = "") -> int:
-    """Run the suite; subunit into `output`; recorded in the stability store."""
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_tempest(
+    run: TempestRun,
+    record: bool = True,
+    db_url: str | None = None,
+    job: str = "",
+    say: Callable[[str], None] = _say,
+) -> int:
+    """Run the suite; subunit into `output`; recorded (`record`) in the
+    stability store at `db_url` (None: the default store) as `job`
+    (default: tempest-DRIVER). Returns tempest's exit code (3 when no
+    results came out of it)."""
+    if run.local_cloud:
+        run = replace(run, cloud=replace(run.cloud, cloud=bring_up_local_cloud(say)))
     workers = concurrency(write_config(run))
     run.output.mkdir(parents=True, exist_ok=True)
-    print(f"tempest: workspace {run.workspace}, tests {run.test_regex}", flush=True)
+    say(f"tempest: workspace {run.workspace}, tests {run.test_regex}")
     done = subprocess.run(
         [tempest_bin(), "run", "--regex", run.test_regex, "--concurrency", str(workers)],
         cwd=run.workspace,
@@ -225,15 +245,37 @@ def run_tempest(run: TempestRun, record_db: str | None = "", job: str = "") -> i
             check=False,
         )
     if last.returncode != 0:
-        print(f"tempest: no results to keep (stestr last exited {last.returncode})")
+        say(f"tempest: no results to keep (stestr last exited {last.returncode})")
         subunit.unlink(missing_ok=True)
         return done.returncode or 3
-    print(f"tempest: results {subunit}")
-    if record_db is not None:
-        from container_ci.stability import commands as stability
-
-        stability.ingest(record_db or None, [subunit], job or f"tempest-{run.compute_driver}", {})
+    say(f"tempest: results {subunit}")
+    if record:
+        _record(subunit, db_url, job or f"tempest-{run.compute_driver}", say)
     return done.returncode
+
+
+def bring_up_local_cloud(say: Callable[[str], None]) -> str:
+    """`cloud up` (idempotent) for a run that named no cloud; its clouds.yaml entry."""
+    from container_ci.cloud import lifecycle
+    from container_ci.cloud.layout import CLOUD_NAME, Layout
+
+    say("no cloud named: using the local cloud (container-ci cloud up)")
+    lifecycle.up(Layout.default(), say)
+    return CLOUD_NAME
+
+
+def _record(subunit: Path, db_url: str | None, job: str, say: Callable[[str], None]) -> None:
+    """Into the stability store; a stream the ingest refuses is said, and
+    does not change the run's exit code (Tempest's own result stands)."""
+    from container_ci.stability.ingest.sources import ingest_path
+    from container_ci.stability.store import Store
+
+    with Store(db_url) as store:
+        try:
+            for ingested in ingest_path(store, subunit, job):
+                say(f"{subunit}: {ingested}")
+        except BadInput as exc:
+            print(f"container-ci: {exc}", file=sys.stderr)
 
 
 def default_workspace(suite: str, driver: str) -> Path:

@@ -16,6 +16,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from container_ci.errors import BadInput
 
+# A path into a document, as jsonschema reports it: keys and list indexes.
+Location = Sequence[str | int]
+
 
 def load_yaml(path: Path) -> Any:
     """Parse `path`; syntax errors become BadInput(`file:line: message`)."""
@@ -38,7 +41,7 @@ def load_yaml(path: Path) -> Any:
         raise BadInput(f"{path}:1: invalid YAML: {' '.join(str(exc).split())}") from None
 
 
-def line_of(root: Any, path: Sequence[str | int], key_line: bool = True) -> int:
+def line_of(root: Any, path: Location, key_line: bool = True) -> int:
     """1-based line of the node at `path` (the key's line for mapping entries),
     or of its nearest ancestor that has one."""
     line = _own_line(root)
@@ -58,7 +61,7 @@ def line_of(root: Any, path: Sequence[str | int], key_line: bool = True) -> int:
 
 def _own_line(node: Any) -> int:
     if isinstance(node, CommentedMap | CommentedSeq) and node.lc.line is not None:
-        return node.lc.line + 1
+        return int(node.lc.line) + 1
     return 1
 
 
@@ -79,7 +82,7 @@ def to_plain(node: Any) -> Any:
     return node
 
 
-def dotted(path: Sequence[str | int]) -> str:
+def dotted(path: Location) -> str:
     """`steps[2].expect.exit_code` from ("steps", 2, "expect", "exit_code")."""
     text = ""
     for part in path:

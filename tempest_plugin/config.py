@@ -25,7 +25,7 @@ ContainerCIGroup = [
     cfg.StrOpt(
         "capabilities_file",
         default="",
-        help="The capability matrix (default: scenarios/capabilities.yaml of container-ci).",
+        help="The capability matrix (default: the one shipped with container-ci).",
     ),
     cfg.BoolOpt(
         "container_service_available",

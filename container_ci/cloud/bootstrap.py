@@ -13,9 +13,14 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import openstack
 from openstack.connection import Connection
+from openstack.identity.v3._proxy import Proxy as IdentityV3
+from openstack.identity.v3.project import Project
+from openstack.identity.v3.user import User
+from openstack.image.v2._proxy import Proxy as ImageV2
 
 from container_ci.cloud import guest_image, mariadb, processes
 from container_ci.cloud.configs import SERVICE_USERS
@@ -173,14 +178,30 @@ def admin_connection(layout: Layout, state: CloudState) -> Connection:
     )
 
 
+def _identity(connection: Connection) -> IdentityV3:
+    """openstacksdk's identity v3 API (the local Keystone serves v3 only)."""
+    identity = connection.identity
+    if not isinstance(identity, IdentityV3):
+        raise CloudError(f"keystone: expected the identity v3 API, got {type(identity).__module__}")
+    return identity
+
+
+def _image(connection: Connection) -> ImageV2:
+    """openstacksdk's image v2 API (the local Glance serves v2 only)."""
+    image = connection.image
+    if not isinstance(image, ImageV2):
+        raise CloudError(f"glance: expected the image v2 API, got {type(image).__module__}")
+    return image
+
+
 def register_services(layout: Layout, state: CloudState) -> list[str]:
     """Service project and users, the catalogue, and a member user for tests."""
     created: list[str] = []
-    identity = admin_connection(layout, state).identity
+    identity = _identity(admin_connection(layout, state))
     service_project = _project(identity, "service", created)
     demo_project = _project(identity, DEMO_PROJECT, created)
-    admin_role = identity.find_role("admin")
-    member_role = identity.find_role("member")
+    admin_role = identity.find_role("admin", ignore_missing=False)
+    member_role = identity.find_role("member", ignore_missing=False)
     service_role = identity.find_role("service") or identity.create_role(name="service")
     for name in SERVICE_USERS:
         user = _user(identity, name, state.password, created)
@@ -205,7 +226,7 @@ def register_services(layout: Layout, state: CloudState) -> list[str]:
     return created
 
 
-def _project(identity, name: str, created: list[str]):
+def _project(identity: IdentityV3, name: str, created: list[str]) -> Project:
     project = identity.find_project(name, domain_id="default")
     if project is None:
         project = identity.create_project(name=name, domain_id="default")
@@ -213,7 +234,7 @@ def _project(identity, name: str, created: list[str]):
     return project
 
 
-def _user(identity, name: str, password: str, created: list[str]):
+def _user(identity: IdentityV3, name: str, password: str, created: list[str]) -> User:
     user = identity.find_user(name, domain_id="default")
     if user is None:
         user = identity.create_user(name=name, password=password, domain_id="default")
@@ -260,20 +281,22 @@ def wait_for_compute_node(layout: Layout, state: CloudState, timeout: float = 12
         "cell_v2",
         "discover_hosts",
     )
-    return providers[0].name
+    return str(providers[0].name)
 
 
 def register_images_and_flavor(layout: Layout, state: CloudState) -> list[str]:
     created: list[str] = []
     connection = admin_connection(layout, state)
+    images = _image(connection)
     wanted_hash = rootfs.guest_hash()
+    properties: dict[str, Any] = {GUEST_HASH: wanted_hash}
     for variant in ("base", "alt"):
         name = guest_image.image_name(variant)
-        existing = [image for image in connection.image.images(name=name)]
+        existing = list(images.images(name=name))
         if any(image.properties.get(GUEST_HASH) == wanted_hash for image in existing):
             continue
         path = guest_image.build(layout.data / "images", variant)
-        connection.image.create_image(
+        images.create_image(
             name=name,
             filename=str(path),
             disk_format="raw",
@@ -281,10 +304,10 @@ def register_images_and_flavor(layout: Layout, state: CloudState) -> list[str]:
             visibility="public",
             allow_duplicates=True,
             wait=True,
-            **{GUEST_HASH: wanted_hash},
+            **properties,
         )
         for stale in existing:  # built from an older init or busybox
-            connection.image.delete_image(stale)
+            images.delete_image(stale)
         created.append(f"image {name}" + (" (replacing an older build)" if existing else ""))
     if connection.compute.find_flavor(FLAVOR) is None:
         connection.compute.create_flavor(name=FLAVOR, ram=128, vcpus=1, disk=1, is_public=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -20,7 +21,7 @@ def clouds_yaml_path() -> Path:
     return Path(config_home) / "openstack" / "clouds.yaml"
 
 
-def entry(layout: Layout, password: str) -> dict:
+def entry(layout: Layout, password: str) -> dict[str, Any]:
     return {
         "auth": {
             "auth_url": layout.url("keystone", "/v3"),

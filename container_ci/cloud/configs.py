@@ -33,9 +33,15 @@ if os.environ.get("CCI_CONFIGURE_MAPPERS"):
 '''
 
 
+class _KeepingCase(configparser.ConfigParser):
+    """Option names as written (the OpenStack services read some in capitals)."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
 def write_ini(path: Path, sections: Sections) -> None:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.optionxform = str  # keep option names as written
+    parser = _KeepingCase(interpolation=None)
     for section, options in sections.items():
         if section != "DEFAULT":
             parser.add_section(section)

@@ -22,7 +22,7 @@ from keystoneauth1.exceptions import ClientException
 from openstack.exceptions import SDKException
 
 from container_ci.cloud import bootstrap, clouds_yaml, configs, install, processes
-from container_ci.cloud.layout import INSTANCE_NAME_TEMPLATE, PORTS, Layout
+from container_ci.cloud.layout import CLOUD_NAME, INSTANCE_NAME_TEMPLATE, PORTS, Layout
 from container_ci.cloud.services import SERVICES, Service, ensure_rabbitmq_user, tcp_answers
 from container_ci.errors import CloudError
 from container_ci.provision import daemons, probes
@@ -88,7 +88,7 @@ def _up(layout: Layout, say: Say) -> None:
     except (SDKException, ClientException) as exc:  # an API of the cloud answered wrongly
         raise CloudError(f"{type(exc).__name__}: {exc}") from exc
     path = clouds_yaml.write_entry(layout, state.password)
-    say(f"up: every service answers; clouds.yaml entry {clouds_yaml.CLOUD_NAME} in {path}")
+    say(f"up: every service answers; clouds.yaml entry {CLOUD_NAME} in {path}")
 
 
 def _ensure_running(layout: Layout, service: Service, say: Say) -> None:
@@ -248,7 +248,7 @@ def _remove_domains() -> list[str]:
     """Domains Nova named after our template and left behind (e.g. after a crash)."""
     import libvirt
 
-    removed = []
+    removed: list[str] = []
     try:
         conn = libvirt.open("lxc:///")
     except libvirt.libvirtError:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from container_ci import paths
 from container_ci.errors import BadInput
 from container_ci.results.model import RunResult
 from container_ci.results.subunit import SubunitRecorder
@@ -21,7 +20,7 @@ from container_ci.results.writers import SUBUNIT_NAME, write_reports
 from container_ci.runner.display import LiveDisplay, PlainDisplay, summary_line, summary_table
 from container_ci.runner.engine import Runner
 from container_ci.runner.listeners import BaseListener, FanOut
-from container_ci.scenarios.loader import discover, load_capabilities, load_scenarios
+from container_ci.scenarios.loader import load_capabilities, load_scenarios
 from container_ci.targets.cloud import CloudOptions, cloud_region
 from container_ci.targets.registry import CLOUD_TARGETS, target_factory
 
@@ -41,21 +40,22 @@ class SubunitListener(BaseListener):
 
 def run_session(
     targets: Sequence[str],
-    scenario_files: Sequence[Path] | None,
+    scenario_files: Sequence[Path],
     capabilities: Path,
     concurrency: int,
     output: Path,
     run_id: str,
     plain: bool = False,
-    record_db: str | None = "",
+    record: bool = True,
+    db_url: str | None = None,
     job: str = "container-ci-local",
     cloud: CloudOptions | None = None,
 ) -> int:
-    """`record_db`: None records nothing; "" the default store; else a store URL."""
-    files = list(scenario_files) if scenario_files else discover(paths.default_scenarios_dir())
-    if not files:
-        raise BadInput(f"{paths.default_scenarios_dir()}: no scenario files found")
-    scenarios = load_scenarios(files)
+    """Run, write the results to `output`, and (`record`) store the run in
+    the stability store at `db_url` (None: the default store)."""
+    if not scenario_files:
+        raise BadInput("no scenario files to run")
+    scenarios = load_scenarios(scenario_files)
     matrix = load_capabilities(capabilities)
     for name in targets:
         target_factory(name)  # unknown target names are bad input, before anything runs
@@ -91,8 +91,8 @@ def run_session(
         highlight=False,
         soft_wrap=True,
     )
-    if record_db is not None:
-        _record(result, record_db or None, job, console)
+    if record:
+        _record(result, db_url, job, console)
     return result.exit_code
 
 
@@ -104,11 +104,8 @@ def _record(result: RunResult, db: str | None, job: str, console: Console) -> No
     from container_ci.stability.store import Store
 
     try:
-        store = Store(db)
-        try:
+        with Store(db) as store:
             record_build(store, build_from_run(result, job))
-        finally:
-            store.close()
     except Exception as exc:  # noqa: BLE001 - the run's own results are already written
         console.print(f"stability store: not recorded: {exc}", markup=False, highlight=False)
         return

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from container_ci.errors import InfrastructureError
 from container_ci.naming import Owner, new_run_id
+from container_ci.targets.base import OwnedResource
 from container_ci.targets.cloud import CloudOptions
 from container_ci.targets.registry import target_factory
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    target: str
+    resources: list[OwnedResource] = field(default_factory=list)  # removed, or would be
+    error: str = ""  # why the target could not be swept
 
 
 def sweep(
@@ -16,9 +25,9 @@ def sweep(
     include_live: bool = False,
     dry_run: bool = False,
     cloud: CloudOptions | None = None,
-) -> int:
-    """Returns 0 when every target was swept, 3 when one could not be reached."""
-    exit_code = 0
+) -> Iterator[SweepOutcome]:
+    """Per target, what was removed (or with `dry_run` would be); a target
+    that cannot be reached says why and the others are still swept."""
     owner = Owner.current(new_run_id())  # the sweeper owns nothing itself
     for name in targets:
         target = target_factory(name, cloud)(owner)
@@ -29,14 +38,8 @@ def sweep(
             else:
                 chosen = target.sweep(run_id=run_id, include_live=include_live)
         except InfrastructureError as exc:
-            print(f"{name}: not swept: {exc}")
-            exit_code = 3
+            yield SweepOutcome(name, error=str(exc))
             continue
         finally:
             target.close()
-        verb = "would remove" if dry_run else "removed"
-        print(f"{name}: {verb} {len(chosen)} resource(s)")
-        for resource in chosen:
-            state = "stale" if resource.is_stale() else "live"
-            print(f"  {resource.kind} {resource.name} (run {resource.run_id or '?'}, {state})")
-    return exit_code
+        yield SweepOutcome(name, chosen)

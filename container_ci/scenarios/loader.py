@@ -32,7 +32,6 @@ from container_ci.scenarios.model import (
 )
 from container_ci.yaml_source import dotted, line_of, load_yaml, to_plain
 
-MATRIX_NAME = "capabilities.yaml"
 BUILTIN_IMAGES = ("base", "alt")
 
 # Which step keys and expectations each operation accepts (beyond op/instance/
@@ -228,12 +227,6 @@ def load_scenarios(paths: Iterable[Path]) -> list[Scenario]:
         seen[scenario.name] = path
         scenarios.append(scenario)
     return scenarios
-
-
-def discover(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        raise BadInput(f"{directory}: no such scenario directory")
-    return sorted(path for path in directory.glob("*.yaml") if path.name != MATRIX_NAME)
 
 
 def load_capabilities(path: Path) -> CapabilityMatrix:

@@ -5,23 +5,48 @@ tests and signatures that held it back."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from container_ci.errors import BadInput
-from container_ci.stability.analysis import JobAnalysis
+from container_ci.stability.analysis import (
+    DEFAULT_INFRASTRUCTURE,
+    JobAnalysis,
+    SignatureCluster,
+    analyse_job,
+)
 from container_ci.yaml_source import line_of, load_yaml
 
-PROMOTE_KEYS = {
-    "min_runs",
-    "window_days",
-    "min_pass_rate_lower_bound",
-    "max_flaky_tests",
-    "max_unclassified_signatures",
+if TYPE_CHECKING:
+    from container_ci.stability.store import Store
+
+
+@dataclass(frozen=True)
+class PromoteRule:
+    """What a job in a stage must show to move one stage up."""
+
+    min_runs: float
+    window_days: float
+    min_pass_rate_lower_bound: float
+    max_flaky_tests: float
+    max_unclassified_signatures: float
+
+
+@dataclass(frozen=True)
+class DemoteRule:
+    """What sends a job in a stage one stage down."""
+
+    min_runs: float
+    window_days: float
+    max_pass_rate_upper_bound: float
+
+
+RULES: dict[str, type[PromoteRule] | type[DemoteRule]] = {
+    "promote": PromoteRule,
+    "demote": DemoteRule,
 }
-DEMOTE_KEYS = {"min_runs", "window_days", "max_pass_rate_upper_bound"}
 
 
 @dataclass(frozen=True)
@@ -29,14 +54,14 @@ class Policy:
     path: Path
     stages: list[str]
     infrastructure_results: list[str]
-    promote: dict[str, dict[str, float]]
-    demote: dict[str, dict[str, float]]
+    promote: dict[str, PromoteRule]
+    demote: dict[str, DemoteRule]
     classified: dict[str, str]
     jobs: dict[str, str]
 
     def window(self, stage: str) -> timedelta | None:
         rule = self.promote.get(stage) or self.demote.get(stage)
-        return timedelta(days=rule["window_days"]) if rule else None
+        return timedelta(days=rule.window_days) if rule else None
 
 
 def load_policy(path: Path) -> Policy:
@@ -44,7 +69,7 @@ def load_policy(path: Path) -> Policy:
     if not isinstance(document, dict):
         raise BadInput(f"{path}:1: the policy must be a mapping")
 
-    def fail(location: list, message: str) -> BadInput:
+    def fail(location: list[str | int], message: str) -> BadInput:
         return BadInput(
             f"{path}:{line_of(document, location)}: {'.'.join(map(str, location))}: {message}"
         )
@@ -52,8 +77,9 @@ def load_policy(path: Path) -> Policy:
     stages = document.get("stages")
     if not isinstance(stages, list) or not stages:
         raise fail(["stages"], "a list of stage names is required")
-    rules: dict[str, dict[str, dict[str, float]]] = {}
-    for section, keys in (("promote", PROMOTE_KEYS), ("demote", DEMOTE_KEYS)):
+    rules: dict[str, dict[str, Any]] = {}
+    for section, rule_class in RULES.items():
+        keys = {f.name for f in fields(rule_class)}
         rules[section] = {}
         for stage, rule in (document.get(section) or {}).items():
             if stage not in stages:
@@ -63,7 +89,7 @@ def load_policy(path: Path) -> Policy:
             for key, value in rule.items():
                 if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                     raise fail([section, stage, key], f"{value!r} is not a non-negative number")
-            rules[section][str(stage)] = {str(k): float(v) for k, v in rule.items()}
+            rules[section][str(stage)] = rule_class(**{str(k): float(v) for k, v in rule.items()})
     jobs: dict[str, str] = {}
     for job, stage in (document.get("jobs") or {}).items():
         if stage not in stages:
@@ -82,58 +108,99 @@ def load_policy(path: Path) -> Policy:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
+class FailingTest:
+    test: str
+    failures: int
+    runs: int
+
+
+@dataclass(frozen=True)
+class FlakyTest:
+    test: str
+    flips: int  # (change, patchset) pairs on which it both passed and failed
+
+
+@dataclass(frozen=True)
+class SignatureEvidence:
+    digest: str  # the first 12 hex digits: enough to find it in a report
+    count: int
+    tests: list[str]
+    text: str  # the normalised failure text, cut to 200 characters
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The numbers a decision rests on, as a reviewer reads them: what was
+    counted, over which window, and what held the job back."""
+
+    window: tuple[str | None, str | None]  # ISO times of the first and last build counted
+    runs: int
+    passed: int
+    failed: int
+    infrastructure: int  # infrastructure failures set aside
+    pass_rate: float
+    interval_95: tuple[float, float]  # the pass rate's 95% Wilson interval
+    flaky_tests: list[FlakyTest]
+    failing_tests: list[FailingTest]  # the ten with failures, worst first
+    unclassified_signatures: list[SignatureEvidence]  # the first ten
+
+
+Verdict = Literal["PROMOTE", "DEMOTE", "HOLD"]
+
+
+@dataclass(frozen=True)
 class Decision:
     job: str
     stage: str
-    verdict: str  # PROMOTE, DEMOTE, HOLD
-    target_stage: str | None
-    reasons: list[str] = field(default_factory=list)
-    evidence: dict[str, Any] = field(default_factory=dict)
+    verdict: Verdict
+    target_stage: str | None  # the stage PROMOTE or DEMOTE moves the job to
+    reasons: list[str]
+    evidence: Evidence
+
+    @property
+    def is_due(self) -> bool:
+        """A move to make (and review): PROMOTE or DEMOTE."""
+        return self.verdict != "HOLD"
+
+
+def evidence_of(analysis: JobAnalysis, unclassified: list[SignatureCluster]) -> Evidence:
+    rate = analysis.pass_rate
+    low, high = rate.interval
+    return Evidence(
+        window=(_iso(analysis.since), _iso(analysis.until)),
+        runs=rate.runs,
+        passed=rate.passed,
+        failed=rate.failed,
+        infrastructure=rate.infrastructure,
+        pass_rate=round(rate.rate, 4),
+        interval_95=(round(low, 4), round(high, 4)),
+        flaky_tests=[FlakyTest(t.test_id, t.flips) for t in analysis.flaky_tests],
+        failing_tests=[
+            FailingTest(t.test_id, t.failures, t.runs) for t in analysis.tests if t.failures
+        ][:10],
+        unclassified_signatures=[
+            SignatureEvidence(s.digest[:12], s.count, s.tests[:3], s.normalized[:200])
+            for s in unclassified[:10]
+        ],
+    )
 
 
 def decide(policy: Policy, job: str, stage: str, analysis: JobAnalysis) -> Decision:
     rate = analysis.pass_rate
     low, high = rate.interval
     unclassified = [s for s in analysis.signatures if s.digest not in policy.classified]
-    evidence: dict[str, Any] = {
-        "window": [_iso(analysis.since), _iso(analysis.until)],
-        "runs": rate.runs,
-        "passed": rate.passed,
-        "failed": rate.failed,
-        "infrastructure": rate.infrastructure,
-        "pass_rate": round(rate.rate, 4),
-        "interval_95": [round(low, 4), round(high, 4)],
-        "flaky_tests": [{"test": t.test_id, "flips": t.flips} for t in analysis.flaky_tests],
-        "failing_tests": [
-            {"test": t.test_id, "failures": t.failures, "runs": t.runs}
-            for t in analysis.tests
-            if t.failures
-        ][:10],
-        "unclassified_signatures": [
-            {
-                "digest": s.digest[:12],
-                "count": s.count,
-                "tests": s.tests[:3],
-                "text": s.normalized[:200],
-            }
-            for s in unclassified[:10]
-        ],
-    }
+    evidence = evidence_of(analysis, unclassified)
     index = policy.stages.index(stage)
     demotion = policy.demote.get(stage)
-    if (
-        demotion
-        and rate.runs >= demotion["min_runs"]
-        and high <= demotion["max_pass_rate_upper_bound"]
-    ):
+    if demotion and rate.runs >= demotion.min_runs and high <= demotion.max_pass_rate_upper_bound:
         return Decision(
             job,
             stage,
             "DEMOTE",
             policy.stages[index - 1] if index else None,
             [
-                f"pass rate upper bound {high:.3f} <= {demotion['max_pass_rate_upper_bound']:.3f}"
+                f"pass rate upper bound {high:.3f} <= {demotion.max_pass_rate_upper_bound:.3f}"
                 f" over {rate.runs} runs"
             ],
             evidence,
@@ -141,22 +208,22 @@ def decide(policy: Policy, job: str, stage: str, analysis: JobAnalysis) -> Decis
     promotion = policy.promote.get(stage)
     if promotion is None:
         return Decision(job, stage, "HOLD", None, [f"{stage} is the last stage"], evidence)
-    reasons = []
-    if rate.runs < promotion["min_runs"]:
-        reasons.append(f"{rate.runs} runs < {promotion['min_runs']:.0f} needed")
-    if low < promotion["min_pass_rate_lower_bound"]:
+    reasons: list[str] = []
+    if rate.runs < promotion.min_runs:
+        reasons.append(f"{rate.runs} runs < {promotion.min_runs:.0f} needed")
+    if low < promotion.min_pass_rate_lower_bound:
         reasons.append(
             f"pass rate {rate.rate:.3f}, lower bound {low:.3f} < "
-            f"{promotion['min_pass_rate_lower_bound']:.3f}"
+            f"{promotion.min_pass_rate_lower_bound:.3f}"
         )
-    if len(analysis.flaky_tests) > promotion["max_flaky_tests"]:
+    if len(analysis.flaky_tests) > promotion.max_flaky_tests:
         names = ", ".join(f"{t.test_id} ({t.flips} flips)" for t in analysis.flaky_tests[:5])
-        allowed = promotion["max_flaky_tests"]
+        allowed = promotion.max_flaky_tests
         reasons.append(f"{len(analysis.flaky_tests)} flaky test(s) > {allowed:.0f}: {names}")
-    if len(unclassified) > promotion["max_unclassified_signatures"]:
+    if len(unclassified) > promotion.max_unclassified_signatures:
         reasons.append(
             f"{len(unclassified)} unclassified failure signature(s) > "
-            f"{promotion['max_unclassified_signatures']:.0f}"
+            f"{promotion.max_unclassified_signatures:.0f}"
         )
     if reasons:
         return Decision(job, stage, "HOLD", None, reasons, evidence)
@@ -173,5 +240,24 @@ def decide(policy: Policy, job: str, stage: str, analysis: JobAnalysis) -> Decis
     )
 
 
-def _iso(moment) -> str | None:
+def decide_jobs(store: Store, policy: Policy, only: str | None = None) -> list[Decision]:
+    """Each job of the policy's `jobs:` (or only `only`), analysed over its
+    stage's window, and the decision the policy gives it."""
+    if only and only not in policy.jobs:
+        raise BadInput(f"{policy.path}: job {only!r} has no stage under `jobs:`")
+    selected = {only: policy.jobs[only]} if only else policy.jobs
+    infrastructure = policy.infrastructure_results or DEFAULT_INFRASTRUCTURE
+    with store.session() as session:
+        return [
+            decide(
+                policy,
+                job,
+                stage,
+                analyse_job(session, job, policy.window(stage), infrastructure=infrastructure),
+            )
+            for job, stage in selected.items()
+        ]
+
+
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None

@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from container_ci.stability.analysis import JobAnalysis
+from container_ci.errors import BadInput
+from container_ci.stability.analysis import JobAnalysis, analyse_job, jobs
 from container_ci.stability.html_report import render_html
+from container_ci.stability.store import Store
 from container_ci.stability.tables import Build, Job, Test, TestResult
 
 GRID_BUILDS = 20
@@ -53,6 +55,16 @@ def build_grid(session: Session, job: str, limit: int = GRID_BUILDS) -> dict[str
         ],
         "tests": {test: [row.get(b.id, "") for b in builds] for test, row in sorted(cells.items())},
     }
+
+
+def job_reports(store: Store, only: str | None = None) -> list[tuple[JobAnalysis, dict[str, Any]]]:
+    """Each job's analysis (its whole history) and its grid of recent builds."""
+    with store.session() as session:
+        known = jobs(session)
+        if only and only not in known:
+            raise BadInput(f"job {only!r} is not in the store {store.safe_url}")
+        names = [only] if only else known
+        return [(analyse_job(session, name), build_grid(session, name)) for name in names]
 
 
 def _escape_md(text: str) -> str:

@@ -32,6 +32,9 @@ def default_url() -> str:
 
 
 class Store:
+    """One store, opened (and migrated) on construction; a context manager
+    that releases its connections on exit: `with Store(url) as store: ...`."""
+
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_url()
         try:
@@ -100,6 +103,12 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -1,6 +1,6 @@
 """The `docker` target: an instance is a container on the local Docker Engine.
 
-InstanceState waits are driven by the Docker events API (filtered to this run's
+State waits are driven by the Docker events API (filtered to this run's
 labels); polling is only the fallback when the stream is down."""
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ class DockerTarget(Target):
                 container = self.client.containers.get(instance.name)
             except docker.errors.NotFound:
                 return InstanceState.GONE
-            status = container.attrs.get("InstanceState", {})
+            status = container.attrs.get("State", {})
         if status.get("Paused"):
             return InstanceState.PAUSED
         if status.get("Restarting"):

@@ -1,6 +1,6 @@
 """The `libvirt-lxc` target: an instance is a persistent LXC domain on `lxc:///`.
 
-InstanceState waits are driven by libvirt's domain lifecycle and reboot callbacks;
+State waits are driven by libvirt's domain lifecycle and reboot callbacks;
 polling is only the fallback. libvirt has no images, so images live in an
 LxcImageStore and each instance gets its own copy of the rootfs."""
 

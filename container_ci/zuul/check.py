@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from container_ci.zuul.config import Problem, Stanza, ZuulConfig, load_config
 from container_ci.zuul.schema import schema_problems
 
 PLUGIN_NAME = "container-ci"
+UPSTREAM_NAMES = "upstream-names.yaml"
 PLAYBOOK_KEYS = ("pre-run", "run", "post-run", "cleanup-run")
 REGEX_VARS = ("tempest_test_regex", "tempest_exclude_regex")
 PROJECT_SRC_MARK = re.compile(r"\.src_dir\s*}}/(?P<path>\S+?)'?$")
@@ -51,6 +53,11 @@ class UpstreamNames:
     semaphores: frozenset[str] = frozenset()
 
     @classmethod
+    def shipped(cls) -> UpstreamNames:
+        """The list shipped with container-ci (zuul/upstream-names.yaml)."""
+        return cls.load(Path(str(resources.files("container_ci.zuul") / UPSTREAM_NAMES)))
+
+    @classmethod
     def load(cls, path: Path) -> UpstreamNames:
         document = to_plain(load_yaml(path)) or {}
         if not isinstance(document, dict):
@@ -63,16 +70,35 @@ class UpstreamNames:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckOptions:
     upstream: UpstreamNames = field(default_factory=UpstreamNames)
-    root: Path | None = None  # where playbook paths are relative to; None: no file checks
+    # The repository holding the configuration: playbooks and the jobs' other
+    # files (exclude lists) are looked up under it. None: the configuration
+    # is checked as data, without its files.
+    root: Path | None = None
     policy_jobs: dict[str, str] | None = None  # job -> stage; None: no policy check
-    repo: Path | None = None  # this project (plugin tests, matrix); None: skip plugin checks
 
 
-def check(paths: Sequence[Path], options: CheckOptions) -> list[Problem]:
-    return check_config(load_config(paths), options)
+@dataclass(frozen=True)
+class CheckResult:
+    problems: list[Problem]
+    notes: list[str]  # what was not checked, and why
+
+
+def check(paths: Sequence[Path], options: CheckOptions) -> CheckResult:
+    """Load and check; a configuration whose playbooks are not under
+    `options.root` (a copy of another project's, kept as data) is checked
+    without them, and the result says so."""
+    config = load_config(paths)
+    notes: list[str] = []
+    if options.root is not None and not has_playbook_tree(config, options.root):
+        notes.append(
+            f"playbooks not checked: {options.root} holds none of the directories they are "
+            "in (configuration checked as data; --root names the repository)"
+        )
+        options = replace(options, root=None)
+    return CheckResult(check_config(config, options), notes)
 
 
 def check_config(config: ZuulConfig, options: CheckOptions) -> list[Problem]:
@@ -82,8 +108,7 @@ def check_config(config: ZuulConfig, options: CheckOptions) -> list[Problem]:
     problems += _references(config, options.upstream)
     if options.root is not None:
         problems += _playbooks(config, options.root)
-    if options.repo is not None:
-        problems += _plugin_regexes(config, options.repo)
+    problems += _plugin_regexes(config, options.root)
     problems += _pipeline_rules(config, options.policy_jobs)
     return sorted(set(problems), key=lambda p: (str(p.path), p.line, p.message))
 
@@ -96,7 +121,9 @@ def _references(config: ZuulConfig, upstream: UpstreamNames) -> list[Problem]:
     semaphores = set(config.named("semaphore")) | upstream.semaphores
     problems: list[Problem] = []
 
-    def need(stanza: Stanza, location: list, kind: str, name: Any, known: set[str]) -> None:
+    def need(
+        stanza: Stanza, location: list[str | int], kind: str, name: Any, known: set[str]
+    ) -> None:
         if isinstance(name, str) and name not in known:
             problems.append(
                 stanza.problem(
@@ -105,7 +132,7 @@ def _references(config: ZuulConfig, upstream: UpstreamNames) -> list[Problem]:
                 )
             )
 
-    def job_attributes(stanza: Stanza, attrs: dict, location: list) -> None:
+    def job_attributes(stanza: Stanza, attrs: dict[str, Any], location: list[str | int]) -> None:
         need(stanza, [*location, "parent"], "parent", attrs.get("parent"), jobs)
         need(stanza, [*location, "nodeset"], "nodeset", attrs.get("nodeset"), nodesets)
         for key in ("semaphore", "semaphores"):
@@ -122,13 +149,13 @@ def _references(config: ZuulConfig, upstream: UpstreamNames) -> list[Problem]:
         for index, name in enumerate(_as_list(stanza.body.get("templates"))):
             need(stanza, ["templates", index], "project-template", name, templates)
         for pipeline, index, name, attrs in pipeline_jobs(stanza):
-            location = [pipeline, "jobs", index]
+            location: list[str | int] = [pipeline, "jobs", index]
             need(stanza, location, "job", name, jobs)
             job_attributes(stanza, attrs, [*location, name])
     return problems
 
 
-def pipeline_jobs(stanza: Stanza) -> Iterator[tuple[str, int, str, dict]]:
+def pipeline_jobs(stanza: Stanza) -> Iterator[tuple[str, int, str, dict[str, Any]]]:
     """(pipeline, index, job name, attributes) of each job a project lists."""
     for pipeline, contents in stanza.body.items():
         if pipeline in NOT_PIPELINES or not isinstance(contents, dict):
@@ -141,7 +168,7 @@ def pipeline_jobs(stanza: Stanza) -> Iterator[tuple[str, int, str, dict]]:
                 yield pipeline, index, str(name), attrs if isinstance(attrs, dict) else {}
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
@@ -159,6 +186,16 @@ def referenced_playbooks(config: ZuulConfig) -> set[str]:
     return found
 
 
+def configuration_root(path: Path) -> Path:
+    """The repository a configuration is in, as Zuul reads it: the parent of
+    a zuul.d/ (or .zuul.d/) directory or of a file in one, the directory of
+    a .zuul.yaml or zuul.yaml."""
+    path = path.resolve()
+    if path.is_file() and path.parent.name in ("zuul.d", ".zuul.d"):
+        return path.parent.parent
+    return path.parent
+
+
 def has_playbook_tree(config: ZuulConfig, root: Path) -> bool:
     """Whether `root` looks like the repository the playbooks live in: some
     referenced playbook's top directory exists there. A configuration kept as
@@ -168,13 +205,15 @@ def has_playbook_tree(config: ZuulConfig, root: Path) -> bool:
 
 
 def _playbooks(config: ZuulConfig, root: Path) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for stanza in config.of_kind("job"):
         for key in PLAYBOOK_KEYS:
             for index, item in enumerate(_as_list(stanza.body.get(key))):
                 name = item.get("name") if isinstance(item, dict) else item
                 if isinstance(name, str) and not (root / name).is_file():
-                    location = [key, index] if isinstance(stanza.body.get(key), list) else [key]
+                    location: list[str | int] = (
+                        [key, index] if isinstance(stanza.body.get(key), list) else [key]
+                    )
                     problems.append(
                         stanza.problem(
                             location, f"{stanza.label}: {key} playbook {name} does not exist"
@@ -184,18 +223,21 @@ def _playbooks(config: ZuulConfig, root: Path) -> list[Problem]:
 
 
 # -- the plugin's tempest regexes -------------------------------------------
-def effective_vars(config: ZuulConfig, name: str, seen: frozenset[str] = frozenset()) -> dict:
+def effective_vars(
+    config: ZuulConfig, name: str, seen: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """A job's vars with its locally defined parents' merged under them, as
     Zuul merges dicts (children win)."""
     variants = config.named("job").get(name, [])
     if not variants or name in seen:
         return {}
     body = variants[0].body
-    merged = effective_vars(config, body.get("parent"), seen | {name}) if body.get("parent") else {}
+    parent = body.get("parent")
+    merged = effective_vars(config, str(parent), seen | {name}) if parent else {}
     return _deep_merge(merged, body.get("vars") or {})
 
 
-def _deep_merge(base: dict, override: dict) -> dict:
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     result = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(result.get(key), dict):
@@ -205,7 +247,9 @@ def _deep_merge(base: dict, override: dict) -> dict:
     return result
 
 
-def _plugin_regexes(config: ZuulConfig, repo: Path) -> list[Problem]:
+def _plugin_regexes(config: ZuulConfig, root: Path | None) -> list[Problem]:
+    """Jobs running this project's plugin: their regexes against the
+    installed plugin's tests, and (with the repository) their exclude lists."""
     problems: list[Problem] = []
     for name, variants in config.named("job").items():
         stanza = variants[0]
@@ -214,7 +258,7 @@ def _plugin_regexes(config: ZuulConfig, repo: Path) -> list[Problem]:
             continue
         if stanza.body.get("abstract"):
             continue
-        tests = plugin_tests.listed_tests(repo)
+        tests = plugin_tests.listed_tests()
         for var in REGEX_VARS:
             regex = variables.get(var)
             if regex is None:
@@ -232,14 +276,15 @@ def _plugin_regexes(config: ZuulConfig, repo: Path) -> list[Problem]:
                         f"{len(tests)} tests"
                     )
                 )
-        problems += _exclude_list(config, name, variables, repo, tests)
+        if root is not None:
+            problems += _exclude_list(config, name, variables, root, tests)
     return problems
 
 
 @dataclass
 class _Where:
     stanza: Stanza
-    location: list
+    location: list[str | int]
 
     def problem(self, message: str) -> Problem:
         return self.stanza.problem(self.location, message)
@@ -259,7 +304,7 @@ def _var_location(config: ZuulConfig, name: str, var: str) -> _Where:
 
 
 def _exclude_list(
-    config: ZuulConfig, name: str, variables: dict, repo: Path, tests: tuple[str, ...]
+    config: ZuulConfig, name: str, variables: dict[str, Any], root: Path, tests: tuple[str, ...]
 ) -> list[Problem]:
     value = variables.get("tempest_exclude_list")
     if not value:
@@ -269,7 +314,7 @@ def _exclude_list(
     if not match:
         return []  # a path outside this project: not ours to read
     relative = match.group("path")
-    path = repo / relative
+    path = root / relative
     if not path.is_file():
         return [where.problem(f"job {name}: tempest_exclude_list {relative} does not exist")]
     text = path.read_text(encoding="utf-8")
@@ -289,9 +334,7 @@ def _exclude_list(
         .get("container_ci", {})
         .get("compute_driver")
     )
-    if driver and text != plugin_tests.exclude_list(
-        driver, repo / "scenarios" / "capabilities.yaml"
-    ):
+    if driver and text != plugin_tests.exclude_list(driver):
         problems.append(
             Problem(
                 path,
@@ -305,14 +348,14 @@ def _exclude_list(
 
 # -- pipelines ------------------------------------------------------------------
 def _pipeline_rules(config: ZuulConfig, policy_jobs: dict[str, str] | None) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     defined = config.named("job")
     for stanza in [*config.of_kind("project"), *config.of_kind("project-template")]:
         for pipeline, index, name, attrs in pipeline_jobs(stanza):
             voting = attrs.get("voting")
             if voting is None and name in defined:
                 voting = defined[name][0].body.get("voting")
-            location = [pipeline, "jobs", index]
+            location: list[str | int] = [pipeline, "jobs", index]
             if pipeline == "gate" and voting is False:
                 problems.append(
                     stanza.problem(location, f"{stanza.label}: gate job {name} is non-voting")

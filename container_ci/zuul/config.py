@@ -4,13 +4,13 @@ Zuul's order, sorted by name) or single files such as a project's .zuul.yaml."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from container_ci.errors import BadInput
-from container_ci.yaml_source import line_of, load_yaml, to_plain
+from container_ci.yaml_source import Location, line_of, load_yaml, to_plain
 
 STANZA_KINDS = (
     "pragma",
@@ -43,7 +43,7 @@ class Problem:
 @dataclass
 class Stanza:
     kind: str
-    body: dict  # plain data
+    body: dict[str, Any]  # plain data
     path: Path
     document: Any  # the file's ruamel document, for positions
     index: int  # position of the stanza in the file's list
@@ -56,10 +56,10 @@ class Stanza:
     def line(self) -> int:
         return line_of(self.document, [self.index])
 
-    def line_at(self, location: Sequence[str | int]) -> int:
+    def line_at(self, location: Location) -> int:
         return line_of(self.document, [self.index, self.kind, *location])
 
-    def problem(self, location: Sequence[str | int], message: str) -> Problem:
+    def problem(self, location: Location, message: str) -> Problem:
         return Problem(self.path, self.line_at(location), message)
 
     @property

@@ -27,7 +27,7 @@ BASE_LOCALRC = {
 }
 
 
-def _value(value) -> str:
+def _value(value: object) -> str:
     if isinstance(value, bool):
         return "True" if value else "False"
     return str(value)

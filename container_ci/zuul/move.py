@@ -107,7 +107,8 @@ def _edit(
     to_pipeline: str,
     voting: bool | None,
 ) -> list[str]:
-    doc, base = stanza.document, [stanza.index, stanza.kind]
+    doc = stanza.document
+    base: list[str | int] = [stanza.index, stanza.kind]
     entry_start = line_of(doc, [*base, from_pipeline, "jobs", index]) - 1
     dash = _indent(lines[entry_start])
     entry_end = _block_end(lines, entry_start, dash)

@@ -1,6 +1,10 @@
 """The plugin's tests as Tempest sees them, listed for real through stestr,
 and the exclude lists the tempest jobs use, generated from the capability
-matrix (never hand-kept)."""
+matrix (never hand-kept).
+
+The tests are those of the installed plugin (the `tempest_plugin` package
+beside this one), which is what Tempest would load: with container-ci
+installed from the clone being checked, the clone's own."""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from container_ci import paths
 from container_ci.errors import BadInput
+from container_ci.repository import Repository
+from container_ci.scenarios import catalogue
 from container_ci.scenarios.loader import load_capabilities
 from container_ci.scenarios.model import compute_driver_row
 
@@ -36,10 +41,17 @@ print(json.dumps(ops))
 """
 
 
+def plugin_root() -> Path:
+    """The directory holding the installed `tempest_plugin` package."""
+    import tempest_plugin
+
+    return Path(tempest_plugin.__file__).resolve().parent.parent
+
+
 @functools.cache
-def listed_tests(repo: Path | None = None) -> tuple[str, ...]:
+def listed_tests() -> tuple[str, ...]:
     """`stestr list` of the plugin's tests: full ids, attributes included."""
-    root = repo or paths.repo_root()
+    root = plugin_root()
     with tempfile.TemporaryDirectory(prefix="cci-stestr-") as scratch:
         # A scratch stestr project: `stestr list` wants a repository.
         Path(scratch, ".stestr.conf").write_text(
@@ -61,9 +73,9 @@ def listed_tests(repo: Path | None = None) -> tuple[str, ...]:
 
 
 @functools.cache
-def test_operations(repo: Path | None = None) -> dict[str, str]:
+def test_operations() -> dict[str, str]:
     """Test id (no attributes) -> the operation its @requires names."""
-    root = repo or paths.repo_root()
+    root = plugin_root()
     done = subprocess.run(
         [sys.executable, "-c", _OPS_SCRIPT, str(root / TEST_PATH), str(root)],
         cwd=root,
@@ -73,13 +85,14 @@ def test_operations(repo: Path | None = None) -> dict[str, str]:
     )
     if done.returncode != 0:
         raise BadInput(f"cannot import the plugin's tests: {done.stderr.strip()[-400:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    operations: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return operations
 
 
 def exclude_list(driver: str, matrix_path: Path | None = None) -> str:
     """The tempest exclude list for `driver`: a line per test of an operation
     the matrix marks unsupported, with the matrix's reason as its comment."""
-    path = matrix_path or paths.default_scenarios_dir() / "capabilities.yaml"
+    path = matrix_path or catalogue.default_matrix()
     matrix = load_capabilities(path)
     row = compute_driver_row(driver)
     if row not in matrix.rows:
@@ -109,3 +122,12 @@ def exclude_entries(text: str) -> list[tuple[int, str]]:
 def matches(regex: str, tests: tuple[str, ...]) -> list[str]:
     pattern = re.compile(regex)
     return [test for test in tests if pattern.search(test)]
+
+
+def write_exclude_list(repository: Repository, driver: str) -> Path:
+    """The driver's exclude list, written where the repository's jobs read it."""
+    path = repository.exclude_list(driver)
+    text = exclude_list(driver)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

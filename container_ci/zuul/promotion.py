@@ -9,6 +9,7 @@ from pathlib import Path
 
 from container_ci.atomic import write_text_atomically
 from container_ci.errors import BadInput
+from container_ci.stability.policy import Decision
 from container_ci.zuul.move import Moved, move_job
 
 # Stage -> (pipeline, voting) of the job's entry.
@@ -19,9 +20,11 @@ STAGE_PLACES = {
 }
 
 
-def apply_decision(zuul_dir: Path, policy_path: Path, job: str, stage: str, target: str) -> Moved:
-    """Move `job` from `stage` to `target`; gate changes are left to a person
-    (the job then runs in both check and gate, which a move cannot express)."""
+def apply_decision(zuul_dir: Path, policy_path: Path, decision: Decision) -> Moved:
+    """Move the decision's job from its stage to the target stage; gate
+    changes are left to a person (the job then runs in both check and gate,
+    which a move cannot express)."""
+    job, stage, target = decision.job, decision.stage, decision.target_stage
     if target not in STAGE_PLACES or stage not in STAGE_PLACES:
         raise BadInput(
             f"{job}: {stage} -> {target} adds or removes a gate entry; make that change by "

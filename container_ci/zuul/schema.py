@@ -5,11 +5,14 @@ parse context they do not need for building the schema: None is passed."""
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from container_ci.errors import BadInput
 from container_ci.yaml_source import dotted
 from container_ci.zuul.config import Problem, Stanza
+
+if TYPE_CHECKING:
+    import voluptuous
 
 # Stanza kind -> the configloader parser whose schema validates it.
 PARSERS = {
@@ -25,7 +28,7 @@ PARSERS = {
 }
 
 
-def _configloader():
+def _configloader() -> Any:
     try:
         from zuul import configloader
     except ImportError as exc:  # pragma: no cover - an install without the extra
@@ -65,7 +68,7 @@ def schema_problems(stanza: Stanza) -> list[Problem]:
     return []
 
 
-def _problem(stanza: Stanza, error) -> Problem:
+def _problem(stanza: Stanza, error: voluptuous.Invalid) -> Problem:
     location = [part for part in error.path if isinstance(part, str | int)]
     message = error.error_message
     if message == "extra keys not allowed" and location:

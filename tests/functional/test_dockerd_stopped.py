@@ -9,31 +9,18 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import cli, cli_process, owned
-from test_interruptions import slow_scenario, wait_for_line
 
 from container_ci.provision import daemons, probes
+from tests.functional.backends import owned, start_slow_run
+from tests.helpers import run_cli
 
 
 @pytest.mark.exclusive
 def test_dockerd_stopped_mid_run(tmp_path: Path, run_id: str):
     if daemons.managed_pid("dockerd") is None:
         pytest.skip("dockerd was not started by `container-ci setup`: not ours to stop")
-    log = tmp_path / "run.log"
-    process = cli_process(
-        "run",
-        "--target",
-        "docker",
-        "--scenario",
-        str(slow_scenario(tmp_path)),
-        "--run-id",
-        run_id,
-        "--output",
-        str(tmp_path / "out"),
-        output=log,
-    )
+    process, log = start_slow_run(tmp_path, run_id, targets=("docker",))
     try:
-        wait_for_line(log, "snapshot fleet-one PASSED", 1, process)
         assert daemons.stop_managed("dockerd")
         started = time.monotonic()
         returncode = process.wait(timeout=300)
@@ -41,7 +28,7 @@ def test_dockerd_stopped_mid_run(tmp_path: Path, run_id: str):
     finally:
         if process.poll() is None:
             process.kill()
-        restarted = cli("setup", "--target", "docker")
+        restarted = run_cli("setup", "--target", "docker")
     output = log.read_text()
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
     assert probes.docker_answers()
@@ -55,6 +42,6 @@ def test_dockerd_stopped_mid_run(tmp_path: Path, run_id: str):
     assert "docker" in errored[0]["message"].lower()
     assert not [step for step in pair["steps"] if step["status"] == "failed"], output
     # dockerd is back with the run's stopped containers: the sweep takes them.
-    swept = cli("sweep", "--run-id", run_id, "--target", "docker")
+    swept = run_cli("sweep", "--run-id", run_id, "--target", "docker")
     assert swept.returncode == 0, swept.stdout
     assert owned(run_id)["docker"] == []

@@ -4,27 +4,27 @@ and text from results stays text: an injected test name does not run."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 from container_ci.provision import packages
 from container_ci.stability.ingest.model import ParsedBuild, ParsedResult
 from container_ci.stability.ingest.writer import record_build
 from container_ci.stability.store import Store
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "unit"))
-from stability_data import T0  # noqa: E402
+from tests.fakes.stability_data import T0
+from tests.helpers import run_cli
 
 INJECTED = "<script>document.body.setAttribute('data-pwned','yes')</script>"
-CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu"]
+# Headless, and quiet: no background fetches, updates or sync (this machine
+# reaches no host but itself, and must not try).
+CHROMIUM = [
+    "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync",
+]  # fmt: skip
 
 
-def test_report_renders_and_escapes_injected_names(tmp_path):
-    packages.install(["chromium"])
-    db = f"sqlite:///{tmp_path / 's.sqlite'}"
-    store = Store(db)
+def record_history(store: Store) -> None:
+    """Twelve daily builds; every fourth fails the test whose name is a script."""
     for index in range(12):
         failing = index % 4 == 0
         record_build(
@@ -47,25 +47,15 @@ def test_report_renders_and_escapes_injected_names(tmp_path):
                 ],
             ),
         )
-    store.close()
+
+
+def test_report_renders_and_escapes_injected_names(tmp_path):
+    packages.install(["chromium"])
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    with Store(db) as store:
+        record_history(store)
     out = tmp_path / "reports"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "container_ci.cli",
-            "stability",
-            "--db",
-            db,
-            "report",
-            "--output",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
+    done = run_cli("stability", "--db", db, "report", "--output", out)
     assert done.returncode == 0, done.stderr
     html = out / "stability.html"
     source = html.read_text()
@@ -73,7 +63,7 @@ def test_report_renders_and_escapes_injected_names(tmp_path):
     assert "<svg" in source and "<polygon" in source  # the trend band is drawn
 
     dom = subprocess.run(
-        [*CHROMIUM, "--dump-dom", html.as_uri()],
+        [*CHROMIUM, f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom", html.as_uri()],
         capture_output=True,
         text=True,
         timeout=120,
@@ -86,7 +76,13 @@ def test_report_renders_and_escapes_injected_names(tmp_path):
 
     screenshot = tmp_path / "report.png"
     subprocess.run(
-        [*CHROMIUM, f"--screenshot={screenshot}", "--window-size=1200,900", html.as_uri()],
+        [
+            *CHROMIUM,
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            f"--screenshot={screenshot}",
+            "--window-size=1200,900",
+            html.as_uri(),
+        ],
         capture_output=True,
         timeout=120,
         check=False,

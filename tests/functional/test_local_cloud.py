@@ -10,7 +10,6 @@ that was already up before the session (a developer's) is used and left up."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,17 +21,9 @@ import pytest
 from container_ci.cloud import lifecycle, processes
 from container_ci.cloud.layout import CLOUD_NAME, Layout
 from container_ci.cloud.services import SERVICES
+from tests.helpers import run_cli
 
 pytestmark = [pytest.mark.xdist_group("local-cloud"), pytest.mark.functional]
-
-REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "container_ci.cli"]
-
-
-def cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args], capture_output=True, text=True, cwd=REPO, timeout=timeout, check=False
-    )
 
 
 def openstack(layout: Layout, *args: str) -> subprocess.CompletedProcess[str]:
@@ -61,13 +52,13 @@ def nova_domains() -> list[str]:
 def local_cloud() -> Iterator[Layout]:
     layout = Layout.default()
     was_up = len(running(layout)) == len(SERVICES)
-    up = cli("cloud", "up")
+    up = run_cli("cloud", "up", timeout=900)
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     try:
         yield layout
     finally:
         if not was_up:
-            down = cli("cloud", "down")
+            down = run_cli("cloud", "down", timeout=900)
             assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
             assert running(layout) == [], "processes of the cloud still run after down"
             assert lifecycle.stray_processes(layout) == []
@@ -76,7 +67,7 @@ def local_cloud() -> Iterator[Layout]:
 
 
 def test_every_service_is_healthy_and_the_api_answers(local_cloud: Layout):
-    status = cli("cloud", "status")
+    status = run_cli("cloud", "status")
     assert status.returncode == 0, status.stdout
     assert f"{len(SERVICES)}/{len(SERVICES)} healthy" in status.stdout
     listed = openstack(local_cloud, "server", "list", "-f", "json")
@@ -86,7 +77,7 @@ def test_every_service_is_healthy_and_the_api_answers(local_cloud: Layout):
 
 def test_a_second_up_starts_nothing(local_cloud: Layout):
     pids = {s.name: processes.read_pid(local_cloud.pidfile(s.name)) for s in SERVICES}
-    again = cli("cloud", "up")
+    again = run_cli("cloud", "up", timeout=900)
     assert again.returncode == 0, again.stdout + again.stderr
     assert ": started" not in again.stdout
     assert {s.name: processes.read_pid(local_cloud.pidfile(s.name)) for s in SERVICES} == pids
@@ -94,17 +85,10 @@ def test_a_second_up_starts_nothing(local_cloud: Layout):
 
 def test_nova_target_passes_every_shipped_scenario(local_cloud: Layout, tmp_path: Path):
     out = tmp_path / "out"
-    done = cli(
-        "run",
-        "--target",
-        "nova",
-        "--cloud",
-        CLOUD_NAME,
-        "--output",
-        str(out),
-        "--plain",
-        "--no-record",
-    )
+    done = run_cli(
+        "run", "--target", "nova", "--cloud", CLOUD_NAME, "--output", out, "--plain",
+        "--no-record", timeout=900,
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     results = {r["scenario"]: r for r in summary["results"]}
@@ -120,12 +104,11 @@ def test_nova_target_passes_every_shipped_scenario(local_cloud: Layout, tmp_path
 
 def test_tempest_compute_tests_pass_or_skip_by_the_matrix(local_cloud: Layout, tmp_path: Path):
     out = tmp_path / "tempest"
-    env_cloud = {key: value for key, value in os.environ.items() if key != "OS_CLOUD"}
-    done = subprocess.run(
-        [*CLI, "tempest", "--suite", "compute", "--compute-driver", "libvirt-lxc",
-         "--regex", r"^tempest_plugin\.tests\.api\.compute", "--output", str(out),
-         "--workspace", str(tmp_path / "ws"), "--no-record"],
-        capture_output=True, text=True, cwd=REPO, timeout=900, check=False, env=env_cloud,
+    done = run_cli(
+        "tempest", "--suite", "compute", "--compute-driver", "libvirt-lxc",
+        "--regex", r"^tempest_plugin\.tests\.api\.compute", "--output", out,
+        "--workspace", tmp_path / "ws", "--no-record",
+        env={"OS_CLOUD": None}, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "using the local cloud" in done.stdout

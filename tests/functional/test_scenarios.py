@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SCENARIOS, cli
 
-from container_ci.scenarios.loader import discover, load_capabilities, load_scenario
+from container_ci.scenarios import catalogue
+from container_ci.scenarios.loader import load_capabilities, load_scenario
 from container_ci.targets.registry import LOCAL_TARGETS
+from tests.helpers import run_cli
 
-SCENARIO_FILES = discover(SCENARIOS)
-MATRIX = load_capabilities(SCENARIOS / "capabilities.yaml")
+SCENARIO_FILES = catalogue.shipped_scenarios()
+MATRIX = load_capabilities(catalogue.default_matrix())
 
 
 def declared_gap(scenario_file: Path, target: str) -> str:
@@ -45,17 +46,10 @@ def test_every_required_scenario_is_shipped():
 @pytest.mark.parametrize("scenario_file", SCENARIO_FILES, ids=lambda path: path.stem)
 def test_scenario_on_target(scenario_file: Path, target: str, run_id: str, tmp_path: Path):
     out = tmp_path / "out"
-    done = cli(
-        "run",
-        "--target",
-        target,
-        "--scenario",
-        str(scenario_file),
-        "--run-id",
-        run_id,
-        "--output",
-        str(out),
-    )
+    done = run_cli(
+        "run", "--target", target, "--scenario", scenario_file, "--run-id", run_id,
+        "--output", out,
+    )  # fmt: skip
     summary = json.loads((out / "summary.json").read_text())
     [pair] = summary["results"]
     gap = declared_gap(scenario_file, target)

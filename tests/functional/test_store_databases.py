@@ -3,8 +3,6 @@ with 4 concurrent ingest processes and no duplicates."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -12,15 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from container_ci.provision.postgres import PostgresServer
-from container_ci.stability.store import Store
-from container_ci.stability.tables import Build, FailureSignature, Job, Test, TestResult
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "unit"))
-from stability_data import T0, TEMPEST_TESTS, write_tempest_subunit  # noqa: E402
+from tests.fakes.stability_data import T0, TEMPEST_TESTS, write_tempest_subunit
+from tests.helpers import ingest_concurrently, run_cli, table_counts
 
 # One PostgreSQL server for the whole run: every test using it goes to the same
 # xdist worker (tools/run-tests runs pytest with --dist loadgroup).
@@ -43,18 +36,6 @@ def database_url(request, tmp_path) -> str:
     return server.create_database(f"cci_{uuid.uuid4().hex[:8]}")
 
 
-def counts(url: str) -> dict[str, int]:
-    store = Store(url)
-    try:
-        with store.session() as session:
-            return {
-                model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                for model in (Job, Build, Test, TestResult, FailureSignature)
-            }
-    finally:
-        store.close()
-
-
 def test_four_concurrent_ingest_processes_no_duplicates(database_url, tmp_path):
     files = [
         write_tempest_subunit(
@@ -62,30 +43,8 @@ def test_four_concurrent_ingest_processes_no_duplicates(database_url, tmp_path):
         )
         for i in range(8)
     ]
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "container_ci.cli",
-                "stability",
-                "--db",
-                database_url,
-                "ingest",
-                "--job",
-                "nova-lxc",
-                *map(str, files[shift:] + files[:shift]),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=REPO,
-        )
-        for shift in (0, 2, 4, 6)
-    ]
-    for process in processes:
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, err.decode() + out.decode()
-    assert counts(database_url) == {
+    ingest_concurrently(database_url, files, (0, 2, 4, 6), tmp_path, timeout=300)
+    assert table_counts(database_url) == {
         "jobs": 1,
         "builds": 8,
         "tests": len(TEMPEST_TESTS),
@@ -96,12 +55,11 @@ def test_four_concurrent_ingest_processes_no_duplicates(database_url, tmp_path):
 
 def test_truncated_input_leaves_counts_unchanged(database_url, tmp_path):
     good = write_tempest_subunit(tmp_path / "good.subunit")
-    cli = [sys.executable, "-m", "container_ci.cli", "stability", "--db", database_url, "ingest"]
-    assert subprocess.run([*cli, str(good)], cwd=REPO, capture_output=True).returncode == 0
-    before = counts(database_url)
+    assert run_cli("stability", "--db", database_url, "ingest", good).returncode == 0
+    before = table_counts(database_url)
     data = write_tempest_subunit(tmp_path / "other.subunit", start=T0 + timedelta(days=1))
     cut = tmp_path / "cut.subunit"
     cut.write_bytes(data.read_bytes()[:-7])
-    done = subprocess.run([*cli, str(cut)], cwd=REPO, capture_output=True, text=True)
+    done = run_cli("stability", "--db", database_url, "ingest", cut)
     assert done.returncode == 2 and "cut.subunit: truncated or corrupt" in done.stderr
-    assert counts(database_url) == before
+    assert table_counts(database_url) == before

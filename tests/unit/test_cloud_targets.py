@@ -6,18 +6,11 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from fake_cloud import FakeCloud
 
-from container_ci import cli
-
-REPO = Path(__file__).resolve().parents[2]
-SCENARIOS = REPO / "scenarios"
-CLI = [sys.executable, "-m", "container_ci.cli"]
+from tests.fakes.cloud import FakeCloud
+from tests.helpers import run_cli
 
 
 @pytest.fixture
@@ -36,23 +29,22 @@ def cloud(tmp_path, monkeypatch):
 def run(tmp_path, target: str, scenario: str, *args: str) -> tuple[int, dict]:
     """One scenario file on `target` against the fake cloud; (exit code, summary)."""
     output = tmp_path / "out"
-    code = cli.main(
-        [
-            "run",
-            "--no-record",
-            "--plain",
-            "--output",
-            str(output),
-            "--target",
-            target,
-            "--cloud",
-            "fake",
-            "--scenario",
-            str(SCENARIOS / scenario),
-            *args,
-        ]
+    done = run_cli(
+        "run",
+        "--no-record",
+        "--plain",
+        "--output",
+        output,
+        "--target",
+        target,
+        "--cloud",
+        "fake",
+        "--scenario",
+        scenario,
+        *args,
+        in_process=True,
     )
-    return code, json.loads((output / "summary.json").read_text())
+    return done.returncode, json.loads((output / "summary.json").read_text())
 
 
 def steps_of(summary: dict) -> dict[str, tuple[str, str]]:
@@ -61,7 +53,7 @@ def steps_of(summary: dict) -> dict[str, tuple[str, str]]:
 
 
 def test_nova_lifecycle_skips_what_the_drivers_row_lacks(cloud, tmp_path):
-    code, summary = run(tmp_path, "nova", "lifecycle.yaml")
+    code, summary = run(tmp_path, "nova", "lifecycle")
     assert code == 0, summary
     steps = steps_of(summary)
     # The row was found by asking the cloud: hypervisor type LXC -> libvirt-lxc.
@@ -84,7 +76,7 @@ def test_nova_lifecycle_skips_what_the_drivers_row_lacks(cloud, tmp_path):
 
 def test_nova_snapshot_on_a_driver_with_snapshots(cloud, tmp_path):
     cloud.hypervisor_type = "QEMU"
-    code, summary = run(tmp_path, "nova", "snapshot.yaml")
+    code, summary = run(tmp_path, "nova", "snapshot")
     assert code == 0, summary
     assert summary["targets"][0]["version"].endswith("driver libvirt-kvm-x86")
     assert all(status != "failed" for status, _ in steps_of(summary).values())
@@ -96,20 +88,20 @@ def test_nova_snapshot_on_a_driver_with_snapshots(cloud, tmp_path):
 
 
 def test_explicit_compute_driver_and_a_missing_image(cloud, tmp_path):
-    code, summary = run(tmp_path, "nova", "bad-image.yaml", "--compute-driver", "libvirt-kvm-x86")
+    code, summary = run(tmp_path, "nova", "bad-image", "--compute-driver", "libvirt-kvm-x86")
     assert code == 0, summary
     assert not any(path.endswith("os-hypervisors/detail") for _method, path in cloud.requests)
 
 
 def test_a_compute_driver_without_a_row_makes_the_target_unavailable(cloud, tmp_path):
     cloud.hypervisor_type = "ironic"
-    code, summary = run(tmp_path, "nova", "lifecycle.yaml")
+    code, summary = run(tmp_path, "nova", "lifecycle")
     assert code == 3
     assert "no capabilities declared for 'nova/ironic'" in summary["results"][0]["message"]
 
 
 def test_container_service_lifecycle(cloud, tmp_path):
-    code, summary = run(tmp_path, "container-service", "lifecycle.yaml")
+    code, summary = run(tmp_path, "container-service", "lifecycle")
     steps = steps_of(summary)
     assert code == 0, steps
     assert steps["exec reports a failing command's exit code"][0] == "passed"
@@ -126,25 +118,19 @@ def test_unreachable_endpoint_is_one_clear_line(tmp_path):
     port = free_port()  # nothing listens there
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(FakeCloud.clouds_yaml_for(f"http://127.0.0.1:{port}", "devstack"))
-    done = subprocess.run(
-        [
-            *CLI,
-            "run",
-            "--target",
-            "nova",
-            "--cloud",
-            "devstack",
-            "--scenario",
-            str(SCENARIOS / "lifecycle.yaml"),
-            "--no-record",
-            "--plain",
-            "--output",
-            str(tmp_path / "o"),
-        ],
-        capture_output=True,
-        text=True,
-        env={"OS_CLIENT_CONFIG_FILE": str(clouds), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        check=False,
+    done = run_cli(
+        "run",
+        "--target",
+        "nova",
+        "--cloud",
+        "devstack",
+        "--scenario",
+        "lifecycle",
+        "--no-record",
+        "--plain",
+        "--output",
+        tmp_path / "o",
+        env={"OS_CLIENT_CONFIG_FILE": str(clouds), "HOME": str(tmp_path)},
         timeout=120,
     )
     output = done.stdout + done.stderr
@@ -157,9 +143,10 @@ def test_unreachable_endpoint_is_one_clear_line(tmp_path):
     assert "Traceback" not in output
 
 
-def test_unknown_cloud_is_bad_input(cloud, tmp_path, capsys):
-    code = cli.main(
-        ["run", "--target", "nova", "--cloud", "nope", "--no-record", "--output", str(tmp_path)]
-    )
-    assert code == 2
-    assert "cloud 'nope'" in capsys.readouterr().err
+def test_unknown_cloud_is_bad_input(cloud, tmp_path):
+    done = run_cli(
+        "run", "--target", "nova", "--cloud", "nope", "--no-record", "--output", tmp_path,
+        in_process=True,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "cloud 'nope'" in done.stderr

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-import container_service_samples as samples
 import pytest
 from tempest.lib import exceptions as lib_exc
 from tempest.tests.lib import fake_auth_provider, fake_http
@@ -17,6 +16,7 @@ from tempest_plugin.services.container_service import (
     HostsClient,
     ServicesClient,
 )
+from tests.fakes import container_service_samples as samples
 
 BASE = "https://container.example.com"  # the fake auth provider leaves URLs relative
 
@@ -103,7 +103,9 @@ def test_actions_post_and_expect_202(containers, call, args, path):
 def test_an_action_answering_pecans_null_body_is_accepted(containers):
     client, transport = containers
     transport.answer(202, b"null")
-    client.start_container(samples.UUID)
+    response = client.start_container(samples.UUID)
+    assert response.response.status == 202 and dict(response) == {}
+    assert transport.requests[0]["url"] == f"v1/containers/{samples.UUID}/start"
 
 
 def test_delete_expects_204_and_passes_force_and_stop(containers):

@@ -8,15 +8,9 @@ from pathlib import Path
 import pytest
 
 from container_ci.errors import BadInput
-from container_ci.scenarios.loader import (
-    discover,
-    load_capabilities,
-    load_scenario,
-    load_scenarios,
-)
+from container_ci.scenarios import catalogue
+from container_ci.scenarios.loader import load_capabilities, load_scenario, load_scenarios
 from container_ci.scenarios.model import OPERATIONS
-
-REPO = Path(__file__).resolve().parents[2]
 
 VALID = """\
 name: demo
@@ -70,9 +64,10 @@ def test_valid_file_loads_with_defaults(tmp_path):
 
 
 def test_shipped_scenarios_and_matrix_load():
-    scenarios = load_scenarios(discover(REPO / "scenarios"))
+    scenarios = load_scenarios(catalogue.shipped_scenarios())
     assert {s.name for s in scenarios} >= {"lifecycle", "snapshot", "bad-image"}
-    matrix = load_capabilities(REPO / "scenarios" / "capabilities.yaml")
+    assert [s.path.stem for s in scenarios] == catalogue.shipped_names()
+    matrix = load_capabilities(catalogue.default_matrix())
     for target in matrix.rows:
         assert set(matrix.rows[target]) == set(OPERATIONS)
         for capability in matrix.rows[target].values():

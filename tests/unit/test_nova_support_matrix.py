@@ -1,14 +1,14 @@
 """The compute-driver rows are seeded from Nova's own support matrix (read
-from ../shared/fixtures, never copied) and must not drift from it."""
+where tests/nova_files.py finds it, never copied) and must not drift from it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from shared_fixtures import shared_fixtures
 
 from container_ci.errors import BadInput
+from container_ci.scenarios import catalogue
 from container_ci.scenarios.loader import load_capabilities
 from container_ci.scenarios.model import OPERATIONS, compute_driver_row
 from container_ci.scenarios.nova_support_matrix import (
@@ -16,26 +16,23 @@ from container_ci.scenarios.nova_support_matrix import (
     render_rows,
     seed_row,
 )
-
-REPO = Path(__file__).resolve().parents[2]
-SUPPORT_MATRIX = shared_fixtures() / "nova" / "support-matrix.ini"
-MATRIX = load_capabilities(REPO / "scenarios" / "capabilities.yaml")
-
-needs_fixture = pytest.mark.skipif(
-    not SUPPORT_MATRIX.exists(), reason=f"{SUPPORT_MATRIX} is not on this machine"
-)
+from tests.nova_files import nova_file
 
 
-@needs_fixture
+@pytest.fixture
+def support_matrix() -> Path:
+    return nova_file("support-matrix")
+
+
 @pytest.mark.parametrize("driver", ["libvirt-lxc", "libvirt-kvm-x86"])
-def test_seeded_rows_equal_novas_support_matrix(driver):
-    seeded = seed_row(read_support_matrix(SUPPORT_MATRIX), driver, str(SUPPORT_MATRIX))
-    assert MATRIX.rows[compute_driver_row(driver)] == seeded
+def test_seeded_rows_equal_novas_support_matrix(support_matrix, driver):
+    seeded = seed_row(read_support_matrix(support_matrix), driver, str(support_matrix))
+    matrix = load_capabilities(catalogue.default_matrix())
+    assert matrix.rows[compute_driver_row(driver)] == seeded
 
 
-@needs_fixture
-def test_libvirt_lxc_gaps_are_the_ones_nova_declares():
-    row = seed_row(read_support_matrix(SUPPORT_MATRIX), "libvirt-lxc", "x")
+def test_libvirt_lxc_gaps_are_the_ones_nova_declares(support_matrix):
+    row = seed_row(read_support_matrix(support_matrix), "libvirt-lxc", "x")
     unsupported = {op for op, cap in row.items() if not cap.supported}
     assert unsupported == {"console", "exec", "suspend", "resume", "snapshot"}
     assert row["snapshot"].reason == (
@@ -44,9 +41,8 @@ def test_libvirt_lxc_gaps_are_the_ones_nova_declares():
     )
 
 
-@needs_fixture
-def test_rendered_rows_load_back_as_the_same_matrix(tmp_path):
-    parser = read_support_matrix(SUPPORT_MATRIX)
+def test_rendered_rows_load_back_as_the_same_matrix(support_matrix, tmp_path):
+    parser = read_support_matrix(support_matrix)
     rows = {d: seed_row(parser, d, "x") for d in ("libvirt-lxc", "vmware")}
     matrix_file = tmp_path / "capabilities.yaml"
     matrix_file.write_text(
@@ -59,10 +55,9 @@ def test_rendered_rows_load_back_as_the_same_matrix(tmp_path):
     assert loaded.rows["nova/vmware"] == rows["vmware"]
 
 
-@needs_fixture
-def test_unknown_driver_names_the_known_ones():
+def test_unknown_driver_names_the_known_ones(support_matrix):
     with pytest.raises(BadInput, match="no driver 'hyperv'.*libvirt-lxc"):
-        seed_row(read_support_matrix(SUPPORT_MATRIX), "hyperv", "support-matrix.ini")
+        seed_row(read_support_matrix(support_matrix), "hyperv", "support-matrix.ini")
 
 
 def test_unreadable_support_matrix_is_bad_input(tmp_path):

@@ -3,13 +3,11 @@ the exit code follows the worst outcome; leftovers are swept by run id."""
 
 from __future__ import annotations
 
-from fake_target import FakeTarget
-from test_runner_pairs import make_scenario, matrix
-
 from container_ci.errors import ExpectationFailed, TargetUnavailable
 from container_ci.results.model import PairStatus
 from container_ci.runner.engine import Runner
 from container_ci.scenarios.model import CapabilityMatrix
+from tests.fakes.target import FakeTarget, make_scenario, matrix
 
 
 class DownTarget(FakeTarget):

@@ -7,65 +7,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from fake_target import FakeTarget
 
 from container_ci.errors import ExpectationFailed, InfrastructureError, Unsupported
 from container_ci.naming import Owner
 from container_ci.results.model import PairStatus, StepStatus
 from container_ci.runner.pair import PairExecution
 from container_ci.runner.timeouts import AbandonedThreads
-from container_ci.scenarios.model import (
-    DEFAULT_STATE,
-    OPERATIONS,
-    Capability,
-    CapabilityMatrix,
-    Expect,
-    Scenario,
-    Step,
-)
-
-OPS = [
-    ("boot", {"image": "base"}),
-    ("exec", {"command": ("cat", "/etc/cci-image"), "expect": Expect(exit_code=0)}),
-    ("reboot", {"expect": Expect(state="active", console_contains="boot=2")}),
-    ("stop", {}),
-    ("start", {}),
-    ("pause", {}),
-    ("unpause", {}),
-    ("snapshot", {"image": "snap"}),
-    ("rebuild", {"image": "alt", "expect": Expect(state="active", same_identity=True)}),
-    ("delete", {}),
-]
-
-
-def make_scenario(ops=OPS, timeout: float = 5.0, optional: frozenset[str] = frozenset()):
-    steps = []
-    for index, (op, extra) in enumerate(ops):
-        expect = extra.get("expect") or Expect(state=DEFAULT_STATE.get(op))
-        steps.append(
-            Step(
-                index=index,
-                op=op,
-                instance="vm",
-                line=index + 3,
-                image=extra.get("image"),
-                command=extra.get("command", ()),
-                expect=expect,
-                timeout=timeout,
-                optional=op in optional,
-                name=f"{op} vm",
-            )
-        )
-    return Scenario("lifecycle", "test", Path("lifecycle.yaml"), tuple(steps))
-
-
-def matrix(unsupported: dict[str, str] | None = None) -> CapabilityMatrix:
-    unsupported = unsupported or {}
-    caps = {
-        op: Capability(False, unsupported[op]) if op in unsupported else Capability(True)
-        for op in OPERATIONS
-    }
-    return CapabilityMatrix(Path("capabilities.yaml"), {"fake": caps})
+from container_ci.scenarios.model import Expect, Scenario, Step
+from tests.fakes.target import OPS, FakeTarget, make_scenario, matrix
 
 
 def run_pair(target, scenario=None, caps=None, cancel=None):

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from stability_data import T0
 
 from container_ci.stability.analysis import analyse_job, wilson_interval
 from container_ci.stability.ingest.model import ParsedBuild, ParsedResult
 from container_ci.stability.ingest.writer import record_build
 from container_ci.stability.store import Store
+from container_ci.zuul.config import load_config
+from tests.fakes.stability_data import T0
+from tests.helpers import REPO, run_cli
 
-REPO = Path(__file__).resolve().parents[2]
 JOB = "container-ci-lxc"
 TESTS = ["t.lifecycle", "t.snapshot", "t.rebuild"]
 
@@ -94,34 +95,12 @@ def history(
         record_build(store, recheck)
 
 
-@pytest.fixture
-def store(tmp_path):
-    opened = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
-    yield opened
-    opened.close()
-
-
-def decide_cli(tmp_path: Path, store: Store, *extra: str) -> subprocess.CompletedProcess[str]:
-    policy = tmp_path / "promotion.yaml"
-    policy.write_text(POLICY)
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "container_ci.cli",
-            "stability",
-            "--db",
-            store.url,
-            "decide",
-            "--policy",
-            str(policy),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
+def decide_cli(
+    tmp_path: Path, store: Store, *extra: str | Path, policy: str = POLICY
+) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "promotion.yaml"
+    path.write_text(policy)
+    return run_cli("stability", "--db", store.url, "decide", "--policy", path, *extra)
 
 
 def test_infrastructure_failures_do_not_count_against_the_driver(store):
@@ -162,41 +141,19 @@ def test_too_few_runs_holds(store, tmp_path):
 
 
 def test_bad_policy_names_file_and_line(store, tmp_path):
-    policy = tmp_path / "promotion.yaml"
-    policy.write_text(POLICY.replace("min_runs: 20", "min_runs: lots"))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "container_ci.cli",
-            "stability",
-            "--db",
-            store.url,
-            "decide",
-            "--policy",
-            str(policy),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
+    done = decide_cli(tmp_path, store, policy=POLICY.replace("min_runs: 20", "min_runs: lots"))
     assert done.returncode == 2
+    policy = tmp_path / "promotion.yaml"
     assert f"{policy}:5: promote.experimental.min_runs: 'lots' is not a non-negative number" in (
         done.stderr
     )
 
 
-def test_apply_writes_the_promotion_as_a_zuul_move(store, tmp_path):
-    """--apply: the due decision becomes a change to review: the job's entry
-    moved from experimental to check (non-voting), its stage in the policy."""
-    import shutil
-
-    from container_ci.zuul.config import load_config
-
-    zuul_dir = tmp_path / "zuul.d"
-    shutil.copytree(REPO / "zuul.d", zuul_dir)
-    project = zuul_dir / "project.yaml"
+def repository_with_job(root: Path, policy: str = POLICY) -> Path:
+    """A checkout like this repository's: its zuul.d/ with JOB added to the
+    experimental pipeline, and a promotion policy; returns its root."""
+    shutil.copytree(REPO / "zuul.d", root / "zuul.d")
+    project = root / "zuul.d" / "project.yaml"
     project.write_text(
         project.read_text().replace(
             "    experimental:\n      jobs:\n",
@@ -204,12 +161,56 @@ def test_apply_writes_the_promotion_as_a_zuul_move(store, tmp_path):
             1,
         )
     )
-    history(store, failures={4: "t.snapshot"})
-    done = decide_cli(tmp_path, store, "--apply", "--zuul-dir", str(zuul_dir))
-    policy = tmp_path / "promotion.yaml"
-    assert done.returncode == 10, done.stdout + done.stderr
-    assert f"applied: {JOB} experimental -> check-non-voting" in done.stdout
-    assert f"  {JOB}: check-non-voting" in policy.read_text()
-    (template,) = load_config([zuul_dir]).named("project-template")["container-compute-drivers"]
+    (root / "jobs").mkdir()
+    (root / "jobs" / "promotion.yaml").write_text(policy)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def assert_promoted(root: Path) -> None:
+    assert f"  {JOB}: check-non-voting" in (root / "jobs" / "promotion.yaml").read_text()
+    zuul_d = load_config([root / "zuul.d"])
+    (template,) = zuul_d.named("project-template")["container-compute-drivers"]
     assert {JOB: {"voting": False}} in template.body["check"]["jobs"]
     assert JOB not in str(template.body["experimental"]["jobs"])
+
+
+def test_apply_writes_the_promotion_as_a_zuul_move(store, tmp_path):
+    """--apply: the due decision becomes a change to review: the job's entry
+    moved from experimental to check (non-voting), its stage in the policy."""
+    root = repository_with_job(tmp_path / "repo")
+    history(store, failures={4: "t.snapshot"})
+    done = run_cli(
+        "stability", "--db", store.url, "decide", "--apply",
+        "--policy", root / "jobs" / "promotion.yaml", "--zuul-dir", root / "zuul.d",
+    )  # fmt: skip
+    assert done.returncode == 10, done.stdout + done.stderr
+    assert f"applied: {JOB} experimental -> check-non-voting" in done.stdout
+    assert_promoted(root)
+
+
+def test_apply_edits_the_checkout_it_is_run_in(store, tmp_path):
+    """With no --policy nor --zuul-dir, the files are those of the git
+    checkout of the current directory (or --root): never this repository's,
+    wherever container-ci is installed from."""
+    before = {p: p.read_text() for p in (REPO / "zuul.d").glob("*.yaml")}
+    before[REPO / "jobs" / "promotion.yaml"] = (REPO / "jobs" / "promotion.yaml").read_text()
+    history(store, failures={4: "t.snapshot"})
+    here = repository_with_job(tmp_path / "here")
+    (here / "zuul.d" / "deeper").mkdir()
+    done = run_cli(
+        "stability", "--db", store.url, "decide", "--apply", cwd=here / "zuul.d" / "deeper"
+    )
+    assert done.returncode == 10, done.stdout + done.stderr
+    assert_promoted(here)
+    there = repository_with_job(tmp_path / "there")
+    done = run_cli("stability", "--db", store.url, "decide", "--apply", "--root", there, cwd=here)
+    assert done.returncode == 10, done.stdout + done.stderr
+    assert_promoted(there)
+    assert {p: p.read_text() for p in before} == before
+
+
+def test_decide_outside_a_checkout_names_what_to_do(store, tmp_path):
+    done = run_cli("stability", "--db", store.url, "decide", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "is not inside a git checkout" in done.stderr and "--root DIR" in done.stderr

@@ -5,39 +5,28 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-from stability_data import TEMPEST_TESTS, subunit_stream, write_tempest_subunit
+from sqlalchemy import select
 
 from container_ci.errors import BadInput
-from container_ci.stability.ingest.sources import read_path
-from container_ci.stability.ingest.writer import record_build
+from container_ci.stability.ingest.sources import ingest_path
 from container_ci.stability.store import Store
-from container_ci.stability.tables import Build, FailureSignature, Job, Test, TestResult
+from container_ci.stability.tables import Build, Test, TestResult
+from tests.fakes.stability_data import T0, TEMPEST_TESTS, subunit_stream, write_tempest_subunit
+from tests.helpers import ingest_concurrently, run_cli, table_counts
 
 BIN = Path(sys.executable).parent
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    yield opened
-    opened.close()
 
 
 def counts(store: Store) -> dict[str, int]:
-    with store.session() as session:
-        return {
-            model.__tablename__: session.scalar(select(func.count()).select_from(model))
-            for model in (Job, Build, Test, TestResult, FailureSignature)
-        }
+    return table_counts(store.url)
 
 
 def ingest(store: Store, path: Path, job: str | None = None) -> list[bool]:
-    return [record_build(store, build) for build in read_path(path, job)]
+    return [ingested.new for ingested in ingest_path(store, path, job)]
 
 
 def test_tempest_subunit_lands_with_statuses_and_signature(store, tmp_path):
@@ -127,10 +116,6 @@ def test_every_source_twice_changes_nothing(store, tmp_path):
 
 
 def test_runner_output_dir_lands_with_infrastructure_kept_apart(store, tmp_path):
-    from datetime import timedelta
-
-    from stability_data import T0
-
     from container_ci.results.model import PairResult, PairStatus, RunResult
     from container_ci.results.writers import write_reports
 
@@ -176,24 +161,7 @@ def test_cli_ingest_reports_and_exits_2_on_bad_input(tmp_path):
     good = write_tempest_subunit(tmp_path / "good.subunit")
     bad = tmp_path / "bad.xml"
     bad.write_text("<testsuite><testcase name='x'>")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "container_ci.cli",
-            "stability",
-            "--db",
-            db,
-            "ingest",
-            str(good),
-            str(bad),
-            str(good),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
+    done = run_cli("stability", "--db", db, "ingest", good, bad, good)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "stored" in done.stdout and "already in the store, unchanged" in done.stdout
     assert "bad.xml: not well-formed JUnit XML" in done.stderr
@@ -209,9 +177,8 @@ def test_schema_revision_constant_is_alembics_head(tmp_path):
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION
-    store = Store(f"sqlite:///{tmp_path / 'r.sqlite'}")
-    assert store.current_revision() == SCHEMA_REVISION
-    store.close()
+    with Store(f"sqlite:///{tmp_path / 'r.sqlite'}") as store:
+        assert store.current_revision() == SCHEMA_REVISION
 
 
 def test_store_schema_matches_the_migrations(tmp_path):
@@ -220,56 +187,23 @@ def test_store_schema_matches_the_migrations(tmp_path):
 
     from container_ci.stability.tables import Base
 
-    store = Store(f"sqlite:///{tmp_path / 'm.sqlite'}")
-    with store.engine.connect() as connection:
+    with Store(f"sqlite:///{tmp_path / 'm.sqlite'}") as store, store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    store.close()
     assert diff == []
 
 
 def test_concurrent_ingest_processes_store_each_build_once(tmp_path):
     """4 processes, each ingesting the same 6 files in a different order."""
-    files = []
-    for index in range(6):
-        from datetime import timedelta
-
-        from stability_data import T0
-
-        files.append(
-            write_tempest_subunit(tmp_path / f"{index}.subunit", start=T0 + timedelta(hours=index))
-        )
-    db = f"sqlite:///{tmp_path / 'shared.sqlite'}"
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "container_ci.cli",
-                "stability",
-                "--db",
-                db,
-                "ingest",
-                "--job",
-                "nova-lxc",
-                *map(str, files[shift:] + files[:shift]),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=REPO,
-        )
-        for shift in (0, 1, 3, 5)
+    files = [
+        write_tempest_subunit(tmp_path / f"{index}.subunit", start=T0 + timedelta(hours=index))
+        for index in range(6)
     ]
-    for process in processes:
-        _out, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err.decode()
-    store = Store(db)
-    try:
-        assert counts(store) == {
-            "jobs": 1,
-            "builds": 6,
-            "tests": len(TEMPEST_TESTS),
-            "test_results": 6 * len(TEMPEST_TESTS),
-            "failure_signatures": 1,  # six traces differing in time, uuid, address: one cluster
-        }
-    finally:
-        store.close()
+    db = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    ingest_concurrently(db, files, (0, 1, 3, 5), tmp_path, timeout=120)
+    assert table_counts(db) == {
+        "jobs": 1,
+        "builds": 6,
+        "tests": len(TEMPEST_TESTS),
+        "test_results": 6 * len(TEMPEST_TESTS),
+        "failure_signatures": 1,  # six traces differing in time, uuid, address: one cluster
+    }

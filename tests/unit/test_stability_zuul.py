@@ -3,21 +3,15 @@ paging, filters, retries on 5xx, a clear error on 4xx, artifacts, idempotence.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
-from zuul_api_server import ZuulAPIServer
 
 from container_ci.errors import InfrastructureError
 from container_ci.stability.ingest.writer import record_build
 from container_ci.stability.ingest.zuul_api import ZuulAPIError, ZuulClient, read_zuul_builds
-from container_ci.stability.store import Store
 from container_ci.stability.tables import Build, TestResult
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.fakes.zuul_api import ZuulAPIServer
+from tests.helpers import run_cli
 
 
 def no_sleep(_seconds: float) -> None:
@@ -28,13 +22,6 @@ def no_sleep(_seconds: float) -> None:
 def server():
     with ZuulAPIServer() as running:
         yield running
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
-    yield opened
-    opened.close()
 
 
 def client(server: ZuulAPIServer, **kwargs) -> ZuulClient:
@@ -106,23 +93,13 @@ def test_truncated_artifact_skips_that_build_and_exits_2(server, tmp_path):
     victim = next(b for b in server.builds if b["result"] == "SUCCESS")
     server.truncate_artifact(victim["uuid"])
     db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
-    command = [
-        sys.executable,
-        "-m",
-        "container_ci.cli",
-        "stability",
-        "--db",
-        db,
-        "ingest-zuul",
-        "--url",
-        server.url,
-        "--tenant",
-        server.tenant,
+    command = (
+        "stability", "--db", db, "ingest-zuul", "--url", server.url, "--tenant", server.tenant,
         "--subunit",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
+    )  # fmt: skip
+    done = run_cli(*command)
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"/logs/{victim['uuid']}/testrepository.subunit.gz: truncated" in done.stderr
     assert "119 build(s) stored, 0 already in the store, 1 not stored" in done.stdout
-    again = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
+    again = run_cli(*command)
     assert "0 build(s) stored, 119 already in the store, 1 not stored" in again.stdout

@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from container_ci.scenarios import catalogue
 from container_ci.scenarios.loader import load_capabilities
 from container_ci.scenarios.model import compute_driver_row
 from tempest_plugin.capabilities import unsupported_reason
+from tests.helpers import REPO
 
 BIN = Path(sys.executable).parent
-REPO = Path(__file__).resolve().parents[2]
-MATRIX = load_capabilities(REPO / "scenarios" / "capabilities.yaml")
+
+MATRIX = load_capabilities(catalogue.default_matrix())
 
 
 def plugin_test_cases() -> list[unittest.TestCase]:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fake_cloud import FakeCloud
 
-from container_ci import cli, tempest_run
+from container_ci import tempest_run
 from container_ci.targets.cloud import CloudOptions
+from tests.fakes.cloud import FakeCloud
+from tests.helpers import run_cli
 
 
 @contextlib.contextmanager
@@ -111,7 +112,7 @@ def test_a_devstack_tempest_conf_gets_the_plugin_settings(tmp_path, monkeypatch)
     assert conf["container_ci"]["container_service_available"] == "true"
 
 
-def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch, capsys):
+def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch):
     """With neither --cloud/$OS_CLOUD nor --tempest-conf, the local cloud is
     brought up (its failure here stands in for the real thing, which the
     functional tests run) and nothing is run against any other cloud."""
@@ -128,12 +129,13 @@ def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch, capsys):
         raise CloudError("keystone did not answer within 90s")
 
     monkeypatch.setattr(lifecycle, "up", up)
-    code = cli.main(
-        ["tempest", "--compute-driver", "libvirt-lxc", "--workspace", str(tmp_path / "ws")]
-    )
-    assert code == 3
+    done = run_cli(
+        "tempest", "--compute-driver", "libvirt-lxc", "--workspace", tmp_path / "ws",
+        in_process=True,
+    )  # fmt: skip
+    assert done.returncode == 3
     assert calls == [tmp_path / ".local" / "share" / "container-ci" / "cloud"]
-    assert "keystone did not answer" in capsys.readouterr().err
+    assert "keystone did not answer" in done.stderr
 
 
 def test_a_workspace_made_by_another_tempest_is_pointed_at_this_one(tmp_path, monkeypatch):

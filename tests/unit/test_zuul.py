@@ -1,6 +1,7 @@
 """zuul.d is code: checked with Zuul's own schemas and this project's rules,
 edited without losing anything, and the source of the devstack settings.
-Nova's real configuration (read from ../shared/fixtures) must pass too."""
+Nova's real configuration (tests/nova_files.py says where it is read from)
+must pass too."""
 
 from __future__ import annotations
 
@@ -9,27 +10,37 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from shared_fixtures import shared_fixtures
 
-from container_ci import cli
-from container_ci.zuul.check import effective_vars
+from container_ci.zuul.check import CheckOptions, UpstreamNames, check, effective_vars
 from container_ci.zuul.config import load_config
+from tests.helpers import REPO, run_cli
+from tests.nova_files import nova_file
 
-REPO = Path(__file__).resolve().parents[2]
 ZUUL_D = REPO / "zuul.d"
-NOVA = shared_fixtures() / "zuul" / "nova.zuul.yaml"
-needs_nova = pytest.mark.skipif(not NOVA.exists(), reason=f"{NOVA} is not on this machine")
 
 
-def check(capsys, *args) -> tuple[int, list[str]]:
-    code = cli.main(["zuul", "check", *map(str, args)])
-    return code, capsys.readouterr().out.splitlines()
+@pytest.fixture
+def nova_config() -> Path:
+    return nova_file("zuul-config")
 
 
-def test_the_repos_own_configuration_passes(capsys):
-    code, out = check(capsys, ZUUL_D)
+def zuul_check(*args: str | Path, cwd: Path = REPO) -> tuple[int, list[str]]:
+    done = run_cli("zuul", "check", *args, cwd=cwd, in_process=True)
+    return done.returncode, done.stdout.splitlines()
+
+
+def test_the_repos_own_configuration_passes():
+    code, out = zuul_check(ZUUL_D)
     assert code == 0, out
     assert out[-1].endswith(": OK")
+
+
+def test_the_default_is_the_zuul_d_of_the_checkout_it_is_run_in(tmp_path):
+    code, out = zuul_check(cwd=REPO / "zuul.d")
+    assert (code, out[-1]) == (0, f"zuul check: {ZUUL_D}: OK")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    code, out = zuul_check(cwd=tmp_path)
+    assert code == 2  # that checkout has no zuul.d/
 
 
 @pytest.fixture
@@ -113,34 +124,23 @@ def line_of(path: Path, text: str) -> int:
         ),
     ],
 )
-def test_each_problem_is_reported_at_its_line(capsys, broken, name, old, new, marker, message):
+def test_each_problem_is_reported_at_its_line(broken, name, old, new, marker, message):
     copy, edit = broken
     path = edit(name, old, new)
-    code, out = check(capsys, copy, "--root", REPO, "--policy", REPO / "jobs" / "promotion.yaml")
+    code, out = zuul_check(copy, "--root", REPO, "--policy", REPO / "jobs" / "promotion.yaml")
     assert code == 1
     expected = f"{path}:{line_of(path, marker)}: "
     assert any(line.startswith(expected) and message in line for line in out), out
 
 
-def test_an_exclude_entry_matching_nothing_and_a_stale_list(capsys, tmp_path):
+def test_an_exclude_entry_matching_nothing_and_a_stale_list(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(REPO / "zuul.d", repo / "zuul.d")
-    for part in ("jobs", "scenarios", "tempest_plugin"):
-        shutil.copytree(REPO / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "jobs", repo / "jobs")
     exclude = repo / "jobs" / "exclude" / "libvirt-lxc.txt"
     exclude.write_text(exclude.read_text() + "^tempest_plugin\\.tests\\.no_such_test\n")
-    from container_ci.zuul.check import CheckOptions, UpstreamNames
-    from container_ci.zuul.check import check as run_check
-
-    problems = run_check(
-        [repo / "zuul.d"],
-        CheckOptions(
-            upstream=UpstreamNames.load(REPO / "jobs" / "upstream-names.yaml"),
-            root=repo,
-            repo=repo,
-        ),
-    )
-    messages = [str(p) for p in problems]
+    result = check([repo / "zuul.d"], CheckOptions(upstream=UpstreamNames.shipped(), root=repo))
+    messages = [str(p) for p in result.problems]
     last = len(exclude.read_text().splitlines())
     entry = "'^tempest_plugin\\\\.tests\\\\.no_such_test'"
     assert f"{exclude}:{last}: exclude entry {entry} matches no test" in messages
@@ -149,43 +149,43 @@ def test_an_exclude_entry_matching_nothing_and_a_stale_list(capsys, tmp_path):
     )
 
 
-def test_malformed_yaml_names_file_and_line(capsys, broken):
+def test_malformed_yaml_names_file_and_line(broken):
     copy, edit = broken
     path = edit("jobs.yaml", "    abstract: true\n", "    abstract: [true\n")
-    code = cli.main(["zuul", "check", str(copy)])
-    assert code == 2
-    assert f"{path}:" in capsys.readouterr().err
+    done = run_cli("zuul", "check", copy, in_process=True)
+    assert done.returncode == 2
+    assert f"{path}:" in done.stderr
 
 
-@needs_nova
-def test_novas_real_configuration_has_no_false_errors(capsys):
-    code, out = check(capsys, NOVA, "--no-files")
+def test_novas_real_configuration_has_no_false_errors(nova_config):
+    code, out = zuul_check(nova_config, "--no-files")
     assert code == 0, out
 
 
-@needs_nova
-def test_novas_configuration_kept_as_data_is_not_blamed_for_its_playbooks(capsys, tmp_path):
+def test_novas_configuration_kept_as_data_is_not_blamed_for_its_playbooks(nova_config, tmp_path):
     """Without Nova's tree beside it, its playbooks are not checked (and it
     says so); with a playbooks/ directory that lacks them, they are errors."""
-    code, out = check(capsys, NOVA)
+    kept = tmp_path / "kept" / "nova.zuul.yaml"
+    kept.parent.mkdir()
+    kept.write_text(nova_config.read_text())
+    code, out = zuul_check(kept)
     assert code == 0, out
     assert "playbooks not checked" in out[0]
     copy = tmp_path / ".zuul.yaml"
-    copy.write_text(NOVA.read_text())
+    copy.write_text(nova_config.read_text())
     (tmp_path / "playbooks").mkdir()
-    code, out = check(capsys, copy)
+    code, out = zuul_check(copy)
     problems = out[:-1]
     assert code == 1 and problems
     assert all("playbook" in line and "does not exist" in line for line in problems), problems
 
 
-@needs_nova
-def test_novas_configuration_with_a_typo_is_caught(capsys, tmp_path):
+def test_novas_configuration_with_a_typo_is_caught(nova_config, tmp_path):
     copy = tmp_path / "nova.zuul.yaml"
-    text = NOVA.read_text()
+    text = nova_config.read_text()
     assert "\n    voting: false\n" in text or "voting: false" in text
     copy.write_text(text.replace("voting: false", "votng: false", 1))
-    code, out = check(capsys, copy, "--no-files")
+    code, out = zuul_check(copy, "--no-files")
     assert code == 1
     assert any("votng" in line and line.startswith(f"{copy}:") for line in out), out
 
@@ -196,26 +196,15 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
-def test_move_to_check_changes_only_the_moved_lines(capsys, tmp_path):
+def test_move_to_check_changes_only_the_moved_lines(tmp_path):
+    """In a checkout, `zuul move` edits that checkout's zuul.d/."""
     shutil.copytree(ZUUL_D, tmp_path / "zuul.d")
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", ".")
     git(tmp_path, "-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "x")
     before = (tmp_path / "zuul.d" / "project.yaml").read_text()
-    code = cli.main(
-        [
-            "zuul",
-            "move",
-            "nova-lxc-tempest",
-            "--to",
-            "check",
-            "--voting",
-            "false",
-            "--zuul-dir",
-            str(tmp_path / "zuul.d"),
-        ]
-    )
-    assert code == 0
+    move = ("zuul", "move", "nova-lxc-tempest", "--voting", "false", "--to")
+    assert run_cli(*move, "check", cwd=tmp_path, in_process=True).returncode == 0
     diff = git(tmp_path, "diff", "-U0")
     changed = [
         line
@@ -236,33 +225,23 @@ def test_move_to_check_changes_only_the_moved_lines(capsys, tmp_path):
     comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
     assert comments and all(comment in after.splitlines() for comment in comments)
     # Back again, voting: the file returns to its first form but for order.
-    cli.main(
-        [
-            "zuul",
-            "move",
-            "nova-lxc-tempest",
-            "--to",
-            "experimental",
-            "--voting",
-            "false",
-            "--zuul-dir",
-            str(tmp_path / "zuul.d"),
-        ]
-    )
+    assert run_cli(*move, "experimental", "--root", tmp_path, in_process=True).returncode == 0
     assert "check:" not in (tmp_path / "zuul.d" / "project.yaml").read_text().split("- project:")[0]
-    assert cli.main(["zuul", "check", str(tmp_path / "zuul.d"), "--no-files"]) == 0
+    assert zuul_check(tmp_path / "zuul.d", "--no-files")[0] == 0
 
 
-def test_move_of_an_unknown_job_is_bad_input(capsys):
-    assert (
-        cli.main(["zuul", "move", "nova-hyperv", "--to", "check", "--zuul-dir", str(ZUUL_D)]) == 2
+def test_move_of_an_unknown_job_is_bad_input():
+    done = run_cli(
+        "zuul", "move", "nova-hyperv", "--to", "check", "--zuul-dir", ZUUL_D, in_process=True
     )
-    assert "job 'nova-hyperv' is in no pipeline" in capsys.readouterr().err
+    assert done.returncode == 2
+    assert "job 'nova-hyperv' is in no pipeline" in done.stderr
 
 
-def test_devstack_config_equals_the_jobs_variables(capsys):
-    assert cli.main(["devstack-config", "--driver", "lxc"]) == 0
-    text = capsys.readouterr().out
+def test_devstack_config_equals_the_jobs_variables():
+    done = run_cli("devstack-config", "--driver", "lxc", in_process=True)
+    assert done.returncode == 0
+    text = done.stdout
     localrc_block = text.split("[[local|localrc]]\n", 1)[1].split("[[", 1)[0]
     settings = dict(
         line.split("=", 1) for line in localrc_block.splitlines() if "=" in line and " " not in line

@@ -7,12 +7,16 @@ service's JSON error document attached."""
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING, Any
 from urllib import parse
 
 from oslo_serialization import jsonutils as json
 from tempest.lib.common import rest_client
 
 from tempest_plugin.api_schema.container_service.v1 import containers as schema
+
+if TYPE_CHECKING:
+    from tempest.lib import auth
 
 MICROVERSION_HEADER = "OpenStack-API-Version"
 DEFAULT_MICROVERSION = "1.40"  # `host` on create needs 1.39
@@ -23,76 +27,102 @@ class ContainerServiceClient(rest_client.RestClient):
 
     api_microversion = DEFAULT_MICROVERSION
 
-    def __init__(self, auth_provider, service, region, api_microversion=None, **kwargs):
+    def __init__(
+        self,
+        auth_provider: auth.AuthProvider,
+        service: str,
+        region: str,
+        api_microversion: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(auth_provider, service, region, **kwargs)
         if api_microversion:
             self.api_microversion = api_microversion
 
-    def get_headers(self, accept_type=None, send_type=None):
-        headers = super().get_headers(accept_type, send_type)
+    def get_headers(
+        self, accept_type: str | None = None, send_type: str | None = None
+    ) -> dict[str, str]:
+        headers: dict[str, str] = super().get_headers(accept_type, send_type)
         headers[MICROVERSION_HEADER] = f"container {self.api_microversion}"
         return headers
 
     @staticmethod
-    def _url(path: str, params: dict | None = None) -> str:
+    def _url(path: str, params: dict[str, Any] | None = None) -> str:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         return f"{path}?{parse.urlencode(query)}" if query else path
 
-    def _json(self, resp, body, response_schema):
-        body = json.loads(body) if body else {}
-        self.validate_response(response_schema, resp, body)
-        return rest_client.ResponseBody(resp, body)
+    # `resp`: tempest.lib's HTTP response, a dict of the headers that also has `.status`.
+    def _json(
+        self, resp: dict[str, str], body: bytes, response_schema: dict[str, Any]
+    ) -> rest_client.ResponseBody:
+        document = json.loads(body) if body else {}
+        self.validate_response(response_schema, resp, document)
+        return rest_client.ResponseBody(resp, document)
 
-    def _empty(self, resp, body, response_schema):
+    def _empty(
+        self, resp: dict[str, str], body: bytes, response_schema: dict[str, Any]
+    ) -> rest_client.ResponseBody:
         # pecan renders an action's None as "null": no body either way.
         self.validate_response(response_schema, resp, json.loads(body) if body else None)
         return rest_client.ResponseBody(resp)
 
 
 class ContainersClient(ContainerServiceClient):
-    def create_container(self, **kwargs):
+    def create_container(self, **kwargs: Any) -> rest_client.ResponseBody:
         """Create a container (202, status Creating). kwargs: the API's body,
         e.g. name, image, command, host (the host to place it on)."""
         resp, body = self.post("v1/containers", json.dumps(kwargs))
         return self._json(resp, body, schema.create_container)
 
-    def show_container(self, container_ident):
+    def show_container(self, container_ident: str) -> rest_client.ResponseBody:
         resp, body = self.get(f"v1/containers/{container_ident}")
         return self._json(resp, body, schema.show_container)
 
-    def list_containers(self, **params):
+    def list_containers(self, **params: Any) -> rest_client.ResponseBody:
         resp, body = self.get(self._url("v1/containers", params))
         return self._json(resp, body, schema.list_containers)
 
-    def delete_container(self, container_ident, force=None, stop=None):
+    def delete_container(
+        self, container_ident: str, force: bool | None = None, stop: bool | None = None
+    ) -> rest_client.ResponseBody:
         url = self._url(f"v1/containers/{container_ident}", {"force": force, "stop": stop})
         resp, body = self.delete(url)
         return self._empty(resp, body, schema.delete_container)
 
-    def _action(self, container_ident, action, params=None):
+    def _action(
+        self, container_ident: str, action: str, params: dict[str, Any] | None = None
+    ) -> rest_client.ResponseBody:
         url = self._url(f"v1/containers/{container_ident}/{action}", params)
         resp, body = self.post(url, None)
         return self._empty(resp, body, schema.container_action)
 
-    def start_container(self, container_ident):
+    def start_container(self, container_ident: str) -> rest_client.ResponseBody:
         return self._action(container_ident, "start")
 
-    def stop_container(self, container_ident, timeout=None):
+    def stop_container(
+        self, container_ident: str, timeout: int | None = None
+    ) -> rest_client.ResponseBody:
         return self._action(container_ident, "stop", {"timeout": timeout})
 
-    def reboot_container(self, container_ident, timeout=None):
+    def reboot_container(
+        self, container_ident: str, timeout: int | None = None
+    ) -> rest_client.ResponseBody:
         return self._action(container_ident, "reboot", {"timeout": timeout})
 
-    def pause_container(self, container_ident):
+    def pause_container(self, container_ident: str) -> rest_client.ResponseBody:
         return self._action(container_ident, "pause")
 
-    def unpause_container(self, container_ident):
+    def unpause_container(self, container_ident: str) -> rest_client.ResponseBody:
         return self._action(container_ident, "unpause")
 
-    def rebuild_container(self, container_ident, image=None):
+    def rebuild_container(
+        self, container_ident: str, image: str | None = None
+    ) -> rest_client.ResponseBody:
         return self._action(container_ident, "rebuild", {"image": image})
 
-    def execute_command(self, container_ident, command, run=True):
+    def execute_command(
+        self, container_ident: str, command: str, run: bool = True
+    ) -> rest_client.ResponseBody:
         """Run `command` (one string, the API splits it) and return output and exit code."""
         url = self._url(
             f"v1/containers/{container_ident}/execute",
@@ -101,7 +131,13 @@ class ContainersClient(ContainerServiceClient):
         resp, body = self.post(url, None)
         return self._json(resp, body, schema.execute_command)
 
-    def get_container_logs(self, container_ident, stdout=True, stderr=True, tail=None):
+    def get_container_logs(
+        self,
+        container_ident: str,
+        stdout: bool = True,
+        stderr: bool = True,
+        tail: int | str | None = None,
+    ) -> rest_client.ResponseBodyData:
         """The logs as text (the API answers with a JSON string)."""
         url = self._url(
             f"v1/containers/{container_ident}/logs",
@@ -116,13 +152,15 @@ class ContainersClient(ContainerServiceClient):
 
 
 class HostsClient(ContainerServiceClient):
-    def list_hosts(self, **params):
+    def list_hosts(self, **params: Any) -> rest_client.ResponseBody:
         resp, body = self.get(self._url("v1/hosts", params))
         return self._json(resp, body, schema.list_hosts)
 
 
 class ServicesClient(ContainerServiceClient):
-    def disable_service(self, host, binary="zun-compute", disabled_reason=None):
+    def disable_service(
+        self, host: str, binary: str = "zun-compute", disabled_reason: str | None = None
+    ) -> rest_client.ResponseBody:
         """Declare `host` full: the scheduler places no new container there."""
         body = {"host": host, "binary": binary}
         if disabled_reason:
@@ -130,6 +168,6 @@ class ServicesClient(ContainerServiceClient):
         resp, body = self.put("v1/services/disable", json.dumps(body))
         return self._json(resp, body, schema.update_service)
 
-    def enable_service(self, host, binary="zun-compute"):
+    def enable_service(self, host: str, binary: str = "zun-compute") -> rest_client.ResponseBody:
         resp, body = self.put("v1/services/enable", json.dumps({"host": host, "binary": binary}))
         return self._json(resp, body, schema.update_service)

@@ -9,7 +9,7 @@ from tempest_plugin.tests.api.container_service import base
 class ContainerServiceLifecycleScenario(base.BaseContainerServiceTest):
     @decorators.attr(type=["slow"])
     @decorators.idempotent_id("e4839f1b-2c3a-4b5f-8d7e-8f9a0b1c2d37")
-    def test_file_survives_stop_start_and_reboot(self):
+    def test_file_survives_stop_start_and_reboot(self) -> None:
         container = self.create_container(command=["sh", "-c", "echo started; sleep 3600"])
         uuid = container["uuid"]
         client = self.containers_client

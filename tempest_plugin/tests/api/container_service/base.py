@@ -4,19 +4,30 @@ waiting on a container's status, and cleanup that runs even when a test fails.""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
 from tempest import config, test
 from tempest.lib import exceptions as lib_exc
 from tempest.lib.common.utils import data_utils, test_utils
+
+if TYPE_CHECKING:
+    from tempest.lib.common import rest_client
+
+    from tempest_plugin.services.container_service import (
+        ContainersClient,
+        HostsClient,
+        ServicesClient,
+    )
 
 CONF = config.CONF
 
 
 class BaseContainerServiceTest(test.BaseTestCase):
     credentials = ["primary"]
+    containers_client: ContainersClient
 
     @classmethod
-    def skip_checks(cls):
+    def skip_checks(cls) -> None:
         super().skip_checks()
         if not CONF.container_ci.container_service_available:
             raise cls.skipException(
@@ -24,11 +35,16 @@ class BaseContainerServiceTest(test.BaseTestCase):
             )
 
     @classmethod
-    def setup_clients(cls):
+    def setup_clients(cls) -> None:
         super().setup_clients()
         cls.containers_client = cls.os_primary.container_service.ContainersClient()
 
-    def create_container(self, client=None, wait_for="Created", **kwargs):
+    def create_container(
+        self,
+        client: ContainersClient | None = None,
+        wait_for: str | None = "Created",
+        **kwargs: Any,
+    ) -> rest_client.ResponseBody:
         """Create a container (deleted at cleanup, forced) and wait for `wait_for`."""
         client = client or self.containers_client
         kwargs.setdefault("name", data_utils.rand_name(prefix=CONF.resource_name_prefix))
@@ -45,7 +61,13 @@ class BaseContainerServiceTest(test.BaseTestCase):
             container = self.wait_for_status(container["uuid"], wait_for, client)
         return container
 
-    def wait_for_status(self, uuid, wanted, client=None, allow_error=False):
+    def wait_for_status(
+        self,
+        uuid: str,
+        wanted: str,
+        client: ContainersClient | None = None,
+        allow_error: bool = False,
+    ) -> rest_client.ResponseBody:
         """Poll until `wanted`; an Error status fails at once with its reason."""
         client = client or self.containers_client
         deadline = time.monotonic() + CONF.container_ci.build_timeout
@@ -65,7 +87,7 @@ class BaseContainerServiceTest(test.BaseTestCase):
                 )
             time.sleep(CONF.container_ci.build_interval)
 
-    def wait_for_deletion(self, uuid, client=None):
+    def wait_for_deletion(self, uuid: str, client: ContainersClient | None = None) -> None:
         client = client or self.containers_client
         deadline = time.monotonic() + CONF.container_ci.build_timeout
         while time.monotonic() < deadline:
@@ -81,9 +103,12 @@ class BaseContainerServiceAdminTest(BaseContainerServiceTest):
     """Placing containers on hosts and declaring a host full are admin calls."""
 
     credentials = ["primary", "admin"]
+    admin_containers_client: ContainersClient
+    hosts_client: HostsClient
+    services_client: ServicesClient
 
     @classmethod
-    def setup_clients(cls):
+    def setup_clients(cls) -> None:
         super().setup_clients()
         cls.admin_containers_client = cls.os_admin.container_service.ContainersClient()
         cls.hosts_client = cls.os_admin.container_service.HostsClient()

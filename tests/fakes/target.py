@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import threading
 import uuid
+from pathlib import Path
 
 from container_ci.errors import ImageNotFound
 from container_ci.naming import Owner
+from container_ci.scenarios.model import (
+    DEFAULT_STATE,
+    OPERATIONS,
+    Capability,
+    CapabilityMatrix,
+    Expect,
+    Scenario,
+    Step,
+)
 from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource, Target
 
 
@@ -129,3 +139,49 @@ class FakeTarget(Target):
     def remove(self, resource: OwnedResource) -> None:
         self.instances.pop(resource.name, None)
         self.snapshots.discard(resource.name)
+
+
+# A lifecycle scenario (one step per operation) and a matrix row `fake`
+# for it, built in code: the runner's tests need no scenario file.
+OPS = [
+    ("boot", {"image": "base"}),
+    ("exec", {"command": ("cat", "/etc/cci-image"), "expect": Expect(exit_code=0)}),
+    ("reboot", {"expect": Expect(state="active", console_contains="boot=2")}),
+    ("stop", {}),
+    ("start", {}),
+    ("pause", {}),
+    ("unpause", {}),
+    ("snapshot", {"image": "snap"}),
+    ("rebuild", {"image": "alt", "expect": Expect(state="active", same_identity=True)}),
+    ("delete", {}),
+]
+
+
+def make_scenario(ops=OPS, timeout: float = 5.0, optional: frozenset[str] = frozenset()):
+    steps = []
+    for index, (op, extra) in enumerate(ops):
+        expect = extra.get("expect") or Expect(state=DEFAULT_STATE.get(op))
+        steps.append(
+            Step(
+                index=index,
+                op=op,
+                instance="vm",
+                line=index + 3,
+                image=extra.get("image"),
+                command=extra.get("command", ()),
+                expect=expect,
+                timeout=timeout,
+                optional=op in optional,
+                name=f"{op} vm",
+            )
+        )
+    return Scenario("lifecycle", "test", Path("lifecycle.yaml"), tuple(steps))
+
+
+def matrix(unsupported: dict[str, str] | None = None) -> CapabilityMatrix:
+    unsupported = unsupported or {}
+    caps = {
+        op: Capability(False, unsupported[op]) if op in unsupported else Capability(True)
+        for op in OPERATIONS
+    }
+    return CapabilityMatrix(Path("capabilities.yaml"), {"fake": caps})

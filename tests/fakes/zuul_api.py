@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from stability_data import TEMPEST_TESTS, subunit_stream
+from tests.fakes.stability_data import TEMPEST_TESTS, subunit_stream
 
 FILTERABLE = (
     "project",

@@ -1,0 +1,60 @@
+"""`container-ci tempest`: the plugin's tests against a cloud, results recorded."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from container_ci.commands import options as opts
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "tempest",
+        help="run the Tempest plugin's tests against a cloud (a devstack), results recorded",
+        description="Run the plugin's compute or container-service tests with `tempest run` "
+        "in a tempest workspace under the data dir, against the cloud named by --cloud "
+        "(clouds.yaml; a tempest.conf is written from it) or by --tempest-conf (a devstack's "
+        "own tempest.conf; the plugin's settings are added); with neither, against the local "
+        "cloud (`container-ci cloud up` first, then its entry container-ci-local). The "
+        "driver's row of the capability matrix decides the skips. Subunit goes to "
+        "OUTPUT/tempest.subunit and into the stability store.",
+    )
+    parser.add_argument("--suite", choices=("compute", "container-service"), default="compute")
+    parser.add_argument(
+        "--tempest-conf",
+        type=Path,
+        metavar="FILE",
+        help="an existing tempest.conf, e.g. a devstack's (default: $TEMPEST_CONF)",
+    )
+    parser.add_argument("--regex", default="", help="tests to run (default: the suite's)")
+    parser.add_argument("--workspace", type=Path, help="default: DATA_DIR/tempest/SUITE-DRIVER")
+    parser.add_argument("--output", type=Path, default=Path("results/tempest"), metavar="DIR")
+    parser.add_argument("--job", default="", help="job name in the store (default: tempest-DRIVER)")
+    parser.add_argument("--db", metavar="URL", help="stability store (default: as `run`)")
+    parser.add_argument("--no-record", action="store_true")
+    opts.add_cloud_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from container_ci import tempest_run
+    from container_ci.errors import BadInput
+
+    if not args.compute_driver:
+        raise BadInput("container-ci tempest needs --compute-driver (the matrix row to apply)")
+    tempest_conf = args.tempest_conf or (
+        Path(os.environ["TEMPEST_CONF"]) if os.environ.get("TEMPEST_CONF") else None
+    )
+    run = tempest_run.TempestRun(
+        suite=args.suite,
+        compute_driver=args.compute_driver,
+        workspace=args.workspace or tempest_run.default_workspace(args.suite, args.compute_driver),
+        output=args.output,
+        cloud=opts.cloud_options(args),
+        tempest_conf=tempest_conf,
+        regex=args.regex,
+        local_cloud=not args.cloud and tempest_conf is None,
+    )
+    return tempest_run.run_tempest(run, record=not args.no_record, db_url=args.db, job=args.job)
