@@ -20,11 +20,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from keystoneauth1.identity.base import BaseIdentityPlugin
 
 from container_ci import paths
 from container_ci.errors import BadInput
 from container_ci.scenarios import catalogue
 from container_ci.targets.cloud import CloudOptions, authorized_connection, cloud_region, reaching
+
+if TYPE_CHECKING:
+    from openstack.connection import Connection
 
 # Which of the plugin's tests a suite runs.
 SUITES = {
@@ -124,7 +130,7 @@ def config_from_cloud(run: TempestRun, workspace: Path) -> configparser.ConfigPa
         flavors = sorted(conn.compute.flavors(), key=lambda f: (f.ram, f.vcpus, f.disk))
     flavor = run.cloud.flavor or (flavors[0].id if flavors else "")
     with reaching(run.cloud.cloud, "identity", auth.get("auth_url", "")):
-        roles = sorted(conn.session.auth.get_access(conn.session).role_names)
+        roles = token_roles(conn)
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_dict(
         {
@@ -148,7 +154,15 @@ def config_from_cloud(run: TempestRun, workspace: Path) -> configparser.ConfigPa
     return parser
 
 
-def credentials_settings(auth: dict, roles: list[str], workspace: Path) -> dict[str, str]:
+def token_roles(conn: Connection) -> list[str]:
+    """The roles of the entry's token (Tempest picks accounts by role)."""
+    plugin = conn.session.auth
+    if not isinstance(plugin, BaseIdentityPlugin):
+        raise BadInput(f"{type(plugin).__name__}: not a Keystone identity plugin")
+    return sorted(plugin.get_access(conn.session).role_names or [])
+
+
+def credentials_settings(auth: dict[str, str], roles: list[str], workspace: Path) -> dict[str, str]:
     """An admin entry lets Tempest make a project and user per test class
     (dynamic credentials, as on a devstack), so classes run in parallel.
     Any other user is the one pre-provisioned account, with the roles its

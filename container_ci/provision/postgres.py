@@ -17,9 +17,9 @@ from container_ci.provision import packages
 BIN = Path("/usr/lib/postgresql/15/bin")
 
 
-def _as_postgres(argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+def _as_postgres(argv: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["runuser", "-u", "postgres", "--", *argv], capture_output=True, text=True, **kwargs
+        ["runuser", "-u", "postgres", "--", *argv], capture_output=True, text=True, check=False
     )
 
 
@@ -29,7 +29,7 @@ class PostgresServer:
         self.data = directory / "data"
         self.socket_dir = directory / "socket"
         self.port = 55432 + os.getpid() % 1000
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         packages.install(["postgresql"])

@@ -45,13 +45,13 @@ def failure_text(pair: PairResult) -> str:
 def testcase(pair: PairResult) -> TestCase:
     case = TestCase(name=pair.target, classname=f"{TEST_ID_PREFIX}.{pair.scenario}")
     case.time = round(pair.duration, 3)
-    if pair.status == PairStatus.FAILED:
-        outcome = Failure(message=pair.message, type_="failure")
-        outcome.text = failure_text(pair)
-        case.result = [outcome]
-    elif pair.status in (PairStatus.ERROR, PairStatus.UNAVAILABLE):
-        kind = "unavailable" if pair.status == PairStatus.UNAVAILABLE else "infrastructure"
-        outcome = Error(message=pair.message, type_=kind)
+    if pair.status in (PairStatus.FAILED, PairStatus.ERROR, PairStatus.UNAVAILABLE):
+        outcome: Failure | Error
+        if pair.status == PairStatus.FAILED:
+            outcome = Failure(message=pair.message, type_="failure")
+        else:
+            kind = "unavailable" if pair.status == PairStatus.UNAVAILABLE else "infrastructure"
+            outcome = Error(message=pair.message, type_=kind)
         outcome.text = failure_text(pair)
         case.result = [outcome]
     elif pair.status == PairStatus.SKIPPED:

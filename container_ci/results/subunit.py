@@ -68,7 +68,7 @@ class SubunitRecorder:
     def __enter__(self) -> SubunitRecorder:
         return self
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     def pair_started(self, scenario: str, target: str, started_at: datetime) -> None:

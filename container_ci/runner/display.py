@@ -45,7 +45,9 @@ class PlainDisplay(BaseListener):
         with self._lock:
             print(f"{time.strftime('%H:%M:%S')} {text}", file=self.stream, flush=True)
 
-    def run_started(self, run_id, pairs, targets) -> None:
+    def run_started(
+        self, run_id: str, pairs: list[tuple[str, str]], targets: list[TargetInfo]
+    ) -> None:
         names = ", ".join(
             f"{t.name} ({t.version})" if t.available else f"{t.name} (UNAVAILABLE)" for t in targets
         )
@@ -86,7 +88,9 @@ class LiveDisplay(BaseListener):
         self._rows: dict[tuple[str, str], dict[str, str | float]] = {}
         self._live: Live | None = None
 
-    def run_started(self, run_id, pairs, targets: list[TargetInfo]) -> None:
+    def run_started(
+        self, run_id: str, pairs: list[tuple[str, str]], targets: list[TargetInfo]
+    ) -> None:
         for scenario, target in pairs:
             self._rows[(scenario, target)] = {"status": "waiting", "step": "", "start": 0.0}
         self._live = Live(
@@ -94,11 +98,11 @@ class LiveDisplay(BaseListener):
         )
         self._live.start()
 
-    def pair_started(self, scenario, target, started_at) -> None:
+    def pair_started(self, scenario: str, target: str, started_at: datetime) -> None:
         with self._lock:
             self._rows[(scenario, target)].update(status="running", start=time.monotonic())
 
-    def step_finished(self, scenario, target, step: StepResult) -> None:
+    def step_finished(self, scenario: str, target: str, step: StepResult) -> None:
         with self._lock:
             self._rows[(scenario, target)]["step"] = f"{step.index + 1}. {step.name}: {step.status}"
 

@@ -49,29 +49,31 @@ class BaseListener:
 
 
 class FanOut(BaseListener):
-    """Calls every listener in order; one listener's failure must not stop a run."""
+    """Calls every listener in order."""
 
     def __init__(self, *listeners: RunListener) -> None:
         self.listeners = listeners
 
-    def _each(self, method: str, *args) -> None:
+    def _each(self, method: str, *args: object) -> None:
         for listener in self.listeners:
             getattr(listener, method)(*args)
 
-    def run_started(self, run_id, pairs, targets) -> None:
+    def run_started(
+        self, run_id: str, pairs: list[tuple[str, str]], targets: list[TargetInfo]
+    ) -> None:
         self._each("run_started", run_id, pairs, targets)
 
-    def pair_started(self, scenario, target, started_at) -> None:
+    def pair_started(self, scenario: str, target: str, started_at: datetime) -> None:
         self._each("pair_started", scenario, target, started_at)
 
-    def step_finished(self, scenario, target, step) -> None:
+    def step_finished(self, scenario: str, target: str, step: StepResult) -> None:
         self._each("step_finished", scenario, target, step)
 
-    def pair_finished(self, result) -> None:
+    def pair_finished(self, result: PairResult) -> None:
         self._each("pair_finished", result)
 
-    def run_finished(self, result) -> None:
+    def run_finished(self, result: RunResult) -> None:
         self._each("run_finished", result)
 
-    def notice(self, message) -> None:
+    def notice(self, message: str) -> None:
         self._each("notice", message)

@@ -11,6 +11,7 @@ Cleanup (delete every instance, then every snapshot image) always runs."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import traceback
@@ -158,7 +159,7 @@ class PairExecution:
         for instance in self.ledger.all_instances():
             try:
                 logs[instance.name] = call_with_deadline(
-                    lambda i=instance: self.target.console_log(i),
+                    functools.partial(self.target.console_log, instance),
                     CONSOLE_TIMEOUT,
                     threading.Event(),
                     self.abandoned,
@@ -177,7 +178,7 @@ class PairExecution:
         for instance in self.ledger.all_instances():
             try:
                 call_with_deadline(
-                    lambda i=instance: self.target.delete(i),
+                    functools.partial(self.target.delete, instance),
                     CLEANUP_TIMEOUT,
                     never_cancelled,
                     self.abandoned,
@@ -188,7 +189,7 @@ class PairExecution:
         for alias, image in list(self.ledger.images.items()):
             try:
                 call_with_deadline(
-                    lambda img=image: self.target.delete_image(img),
+                    functools.partial(self.target.delete_image, image),
                     CLEANUP_TIMEOUT,
                     never_cancelled,
                     self.abandoned,

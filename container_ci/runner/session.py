@@ -9,12 +9,14 @@ import functools
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 
 from container_ci.errors import BadInput
-from container_ci.results.model import RunResult
+from container_ci.results.model import PairResult, RunResult
 from container_ci.results.subunit import SubunitRecorder
 from container_ci.results.writers import SUBUNIT_NAME, write_reports
 from container_ci.runner.display import LiveDisplay, PlainDisplay, summary_line, summary_table
@@ -31,10 +33,10 @@ class SubunitListener(BaseListener):
     def __init__(self, recorder: SubunitRecorder) -> None:
         self.recorder = recorder
 
-    def pair_started(self, scenario, target, started_at) -> None:
+    def pair_started(self, scenario: str, target: str, started_at: datetime) -> None:
         self.recorder.pair_started(scenario, target, started_at)
 
-    def pair_finished(self, result) -> None:
+    def pair_finished(self, result: PairResult) -> None:
         self.recorder.pair_finished(result)
 
 
@@ -120,7 +122,7 @@ def _record(result: RunResult, db: str | None, job: str, console: Console) -> No
 def _run_with_signals(runner: Runner) -> RunResult:
     """SIGINT and SIGTERM cancel the run; cleanup still happens before we return."""
 
-    def on_signal(signum: int, _frame) -> None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
         runner.cancel(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}

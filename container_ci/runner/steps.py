@@ -66,7 +66,7 @@ class Deadline:
         return left
 
 
-def _each(members: list[Instance], action: Callable[[Instance], None]) -> None:
+def _each(members: list[Instance], action: Callable[[Instance], object]) -> None:
     """Apply `action` to every member, concurrently when there are several."""
     if len(members) == 1:
         action(members[0])

@@ -8,7 +8,7 @@ Everything is checked before anything runs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -60,7 +60,8 @@ EXPECTATIONS_ONLY_ON = {
 @cache
 def _schema(name: str) -> dict[str, Any]:
     text = resources.files("container_ci.scenarios").joinpath(name).read_text()
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def _schema_check(path: Path, document: Any, schema_name: str) -> None:
@@ -73,20 +74,21 @@ def _schema_check(path: Path, document: Any, schema_name: str) -> None:
 def _schema_error(path: Path, document: Any, error: ValidationError) -> BadInput:
     location = list(error.absolute_path)
     message = error.message
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
+        allowed = set(schema.get("properties", {}))
         extra = sorted(key for key in error.instance if key not in allowed)
         if extra:
             location.append(extra[0])
             message = f"unknown key {extra[0]!r}; allowed: {', '.join(sorted(allowed))}"
     elif "propertyNames" in error.schema_path:  # the offending key is the instance
-        location.append(error.instance)
+        location.append(str(error.instance))
         message = f"unknown operation {error.instance!r}; operations: {', '.join(OPERATIONS)}"
     elif error.validator == "oneOf":  # a matrix entry
         message = f"{error.instance!r}: must be `supported` or `unsupported: <why>`"
     elif error.validator == "required":
         message = error.message.replace("is a required property", "is required")
-    elif error.validator == "enum":
+    elif error.validator == "enum" and isinstance(error.validator_value, list):
         message = f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
     line = line_of(document, location)
     return BadInput(f"{path}:{line}: {dotted(location)}: {message}")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from container_ci.stability.tables import Build, FailureSignature, Job, Test, TestResult
@@ -170,7 +170,7 @@ def analyse_job(
 RAN = ("success", "fail", "uxsuccess")  # results that say something about the driver
 
 
-def _ran(counted) -> list:
+def _ran(counted: Select[tuple[int]]) -> list[ColumnElement[bool]]:
     """Results of counted builds that ran and were not infrastructure failures."""
     return [
         TestResult.build_id.in_(counted.scalar_subquery()),
@@ -179,7 +179,7 @@ def _ran(counted) -> list:
     ]
 
 
-def _test_stats(session: Session, counted) -> list[TestStats]:
+def _test_stats(session: Session, counted: Select[tuple[int]]) -> list[TestStats]:
     """Runs, failures and flips per test, aggregated in the database: a
     history of 5,000 builds x 1,500 tests is 7.5 million rows."""
     failed = func.sum(case((TestResult.status != "success", 1), else_=0))
@@ -209,9 +209,11 @@ def _test_stats(session: Session, counted) -> list[TestStats]:
                 select(passed_and_failed.c.test_id, func.count()).group_by(
                     passed_and_failed.c.test_id
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
-    names = dict(session.execute(select(Test.id, Test.test_id)).all())
+    names = dict(session.execute(select(Test.id, Test.test_id)).tuples().all())
     tests = [
         TestStats(names[test], runs, int(failures or 0), flips.get(test, 0))
         for test, runs, failures in totals
@@ -220,7 +222,9 @@ def _test_stats(session: Session, counted) -> list[TestStats]:
     return tests
 
 
-def _signature_clusters(session: Session, counted, top: int = 50) -> list[SignatureCluster]:
+def _signature_clusters(
+    session: Session, counted: Select[tuple[int]], top: int = 50
+) -> list[SignatureCluster]:
     rows = session.execute(
         select(
             FailureSignature.id,

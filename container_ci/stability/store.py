@@ -8,10 +8,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import Connection, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,10 +80,11 @@ class Store:
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
-        if self.dialect != "sqlite" or not make_url(self.url).database:
+        name = make_url(self.url).database
+        if self.dialect != "sqlite" or not name:
             yield
             return
-        database = Path(make_url(self.url).database)
+        database = Path(name)
         database.parent.mkdir(parents=True, exist_ok=True)
         with open(f"{database}.migrate-lock", "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
@@ -111,7 +113,7 @@ class Store:
         self.close()
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     # Our own BEGIN (below) instead of the driver's deferred one.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -121,6 +123,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection) -> None:
+def _sqlite_begin_immediate(connection: Connection) -> None:
     """Take the write lock at BEGIN: two deferred writers would deadlock on upgrade."""
     connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -11,10 +11,15 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from container_ci.errors import BadInput, TargetUnavailable
 from container_ci.naming import Owner
 from container_ci.targets.base import Instance, InstanceState, Target
+
+if TYPE_CHECKING:
+    from openstack.config.cloud_region import CloudRegion
+    from openstack.connection import Connection
 
 # keystoneauth and openstacksdk log a warning for every failed discovery and
 # retry; the target reports the failure itself, once.
@@ -35,7 +40,7 @@ class CloudOptions:
     images: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_IMAGES))
 
 
-def cloud_region(cloud: str):
+def cloud_region(cloud: str) -> CloudRegion:
     """The clouds.yaml entry, or BadInput naming what exists and where it looked."""
     import openstack.config
     import openstack.config.loader
@@ -57,12 +62,13 @@ def cloud_region(cloud: str):
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
-def _causes(exc: BaseException):
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = cause.__cause__ or cause.__context__
 
 
 def unreachable(cloud: str, endpoint: str, service: str, exc: BaseException) -> TargetUnavailable:
@@ -110,7 +116,7 @@ def reaching(cloud: str, service: str, endpoint: str) -> Iterator[None]:
         raise TargetUnavailable(f"cloud {cloud!r}: {service} at {endpoint}: {detail}") from exc
 
 
-def authorized_connection(region, cloud: str):
+def authorized_connection(region: CloudRegion, cloud: str) -> Connection:
     """An openstacksdk connection that has its token: the identity endpoint answered."""
     import openstack
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from container_ci import naming
 from container_ci.errors import (
@@ -29,6 +30,10 @@ from container_ci.targets.cloud import (
     is_connection_error,
     reaching,
 )
+
+if TYPE_CHECKING:
+    from keystoneauth1.adapter import Adapter
+    from keystoneauth1.exceptions import HttpError
 
 SERVICE_TYPE = "container"
 MICROVERSION = "container 1.40"
@@ -50,15 +55,21 @@ class ContainerServiceTarget(CloudTarget):
 
     def __init__(self, owner: Owner, options: CloudOptions) -> None:
         super().__init__(owner, options, POLL_INTERVAL)
-        self.api = None
+        self._api: Adapter | None = None
 
     # -- connection -------------------------------------------------------
+    @property
+    def api(self) -> Adapter:
+        if self._api is None:
+            raise InfrastructureError("container service: not connected")
+        return self._api
+
     def connect(self) -> str:
         from keystoneauth1 import adapter
 
         cloud = self.options.cloud
         conn = authorized_connection(self.region, cloud)
-        self.api = adapter.Adapter(
+        self._api = adapter.Adapter(
             session=conn.session,
             service_type=SERVICE_TYPE,
             interface="public",
@@ -75,7 +86,7 @@ class ContainerServiceTarget(CloudTarget):
         return f"{version} at {endpoint}"
 
     def close(self) -> None:
-        self.api = None
+        self._api = None
 
     @contextlib.contextmanager
     def _call(self, what: str) -> Iterator[None]:
@@ -124,7 +135,7 @@ class ContainerServiceTarget(CloudTarget):
 
     def _wait_created(self, instance: Instance) -> None:
         """Creation pulls the image; a missing image ends in Error: clean up, say so."""
-        seen: dict = {}
+        seen: dict[str, Any] = {}
 
         def settled() -> bool:
             seen.update(self._show(instance) or {"status": "Deleted"})
@@ -140,14 +151,15 @@ class ContainerServiceTarget(CloudTarget):
                 raise ImageNotFound(f"{instance.name}: {reason}")
             raise ExpectationFailed(f"{instance.name} went to Error: {reason}")
 
-    def _show(self, instance: Instance) -> dict | None:
+    def _show(self, instance: Instance) -> dict[str, Any] | None:
         from keystoneauth1 import exceptions as ksa
 
         with self._call(f"show {instance.name}"):
             try:
-                return self.api.get(f"/v1/containers/{instance.id}").json()
+                shown: dict[str, Any] = self.api.get(f"/v1/containers/{instance.id}").json()
             except ksa.NotFound:
                 return None
+            return shown
 
     def state(self, instance: Instance) -> InstanceState:
         shown = self._show(instance)
@@ -161,7 +173,8 @@ class ContainerServiceTarget(CloudTarget):
         shown = self._show(instance)
         if shown is None:
             raise ExpectationFailed(f"{instance.name} is gone")
-        return shown["uuid"]
+        uuid: str = shown["uuid"]
+        return uuid
 
     def console_log(self, instance: Instance) -> str:
         with self._call(f"logs of {instance.name}"):
@@ -181,7 +194,9 @@ class ContainerServiceTarget(CloudTarget):
             raise ExpectationFailed(f"exec in {instance.name}: the service gave no exit code")
         return ExecResult(exit_code=int(exit_code), stdout=result.get("output") or "", stderr="")
 
-    def _action(self, action: str, instance: Instance, params: dict | None = None) -> None:
+    def _action(
+        self, action: str, instance: Instance, params: dict[str, str | int] | None = None
+    ) -> None:
         with self._call(f"{action} {instance.name}"):
             self.api.post(f"/v1/containers/{instance.id}/{action}", params=params or {})
 
@@ -217,7 +232,7 @@ class ContainerServiceTarget(CloudTarget):
 
     # -- sweeping ---------------------------------------------------------
     def list_owned(self) -> list[OwnedResource]:
-        found = []
+        found: list[OwnedResource] = []
         with self._call("list containers"):
             containers = self.api.get("/v1/containers").json().get("containers", [])
         for container in containers:
@@ -232,10 +247,11 @@ class ContainerServiceTarget(CloudTarget):
         self.remove_instance(resource.name)
 
 
-def _error_detail(exc) -> str:
+def _error_detail(exc: HttpError) -> str:
     """The service's `{"errors": [{"detail": ...}]}`, else the exception's text."""
-    response = getattr(exc, "response", None)
-    with contextlib.suppress(Exception):
-        errors = response.json()["errors"]
-        return "; ".join(e.get("detail") or e.get("title") or "" for e in errors)
-    return getattr(exc, "message", "") or str(exc)
+    response = exc.response
+    if response is not None:
+        with contextlib.suppress(Exception):
+            errors = response.json()["errors"]
+            return "; ".join(e.get("detail") or e.get("title") or "" for e in errors)
+    return exc.message or str(exc)

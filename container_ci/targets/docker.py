@@ -10,6 +10,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.errors
@@ -26,6 +27,10 @@ from container_ci.errors import (
 )
 from container_ci.naming import Owner
 from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource, Target
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
+    from docker.types.daemon import CancellableStream
 
 SNAPSHOT_REPO = "cci-snap"
 STOP_TIMEOUT = 10  # seconds docker waits after SIGTERM before SIGKILL
@@ -73,7 +78,7 @@ class DockerTarget(Target):
         self._client: docker.DockerClient | None = None
         self._events_stop = threading.Event()
         self._events_thread: threading.Thread | None = None
-        self._events_stream = None
+        self._events_stream: CancellableStream[dict[str, Any]] | None = None
 
     # -- connection -------------------------------------------------------
     @property
@@ -140,7 +145,7 @@ class DockerTarget(Target):
     def _labels(self, scenario: str, instance_id: str) -> dict[str, str]:
         return naming.labels(self.owner, naming.KIND_INSTANCE, scenario, instance_id)
 
-    def _container(self, instance: Instance):
+    def _container(self, instance: Instance) -> Container:
         with translated_errors(f"look up {instance.name}"):
             return self.client.containers.get(instance.name)
 
@@ -200,7 +205,10 @@ class DockerTarget(Target):
         container = self._container(instance)
         with translated_errors(f"exec in {instance.name}"):
             result = container.exec_run(argv, demux=True)
-        stdout, stderr = result.output if result.output else (b"", b"")
+        # demux=True: output is a (stdout, stderr) tuple, each bytes or None (the
+        # stubs type only the undemuxed bytes | Iterator[bytes]).
+        output = result.output
+        stdout, stderr = output if isinstance(output, tuple) else (b"", b"")
         return ExecResult(
             exit_code=result.exit_code if result.exit_code is not None else -1,
             stdout=(stdout or b"").decode(errors="replace"),

@@ -140,10 +140,10 @@ class LibvirtLxcTarget(Target):
         major, minor, micro = version // 1_000_000, version // 1000 % 1000, version % 1000
         return f"libvirt {major}.{minor}.{micro} ({self.uri})"
 
-    def _on_event(self, *_args) -> None:
+    def _on_event(self, *_args: object) -> None:
         self.waiter.notify()
 
-    def _on_close(self, *_args) -> None:
+    def _on_close(self, *_args: object) -> None:
         self.waiter.notify()
 
     def close(self) -> None:
@@ -304,7 +304,8 @@ class LibvirtLxcTarget(Target):
         deadline = time.monotonic() + INIT_PID_GRACE
         while True:
             try:
-                return libvirt_lxc.lxcOpenNamespace(domain, 0)
+                fds: list[int] = libvirt_lxc.lxcOpenNamespace(domain, 0)
+                return fds
             except libvirt.libvirtError as exc:
                 if not _init_pid_unknown(exc):
                     raise
@@ -516,6 +517,7 @@ def _remove_runtime_leftovers(name: str) -> None:
 
 def _read_labels(path: Path) -> dict[str, str]:
     try:
-        return json.loads(path.read_text())
+        labels: dict[str, str] = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    return labels

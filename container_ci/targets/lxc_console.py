@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from io import FileIO
 from pathlib import Path
 
 import libvirt
@@ -45,7 +46,7 @@ class ConsoleCapture:
         self._read_lock = threading.Lock()  # event loop and supervisor both drain
         self._stream: libvirt.virStream | None = None
         self.bytes_read = 0
-        self._log = None
+        self._log: FileIO | None = None
         self.attaches = 0  # for diagnostics when a console stays silent
         self.last_error = ""
         self._thread = threading.Thread(
@@ -115,7 +116,7 @@ class ConsoleCapture:
             f"{self.bytes_read} byte(s) read{error}"
         )
 
-    def _on_stream_event(self, stream: libvirt.virStream, events: int, _opaque) -> None:
+    def _on_stream_event(self, stream: libvirt.virStream, events: int, _opaque: object) -> None:
         """Runs in libvirt's event loop thread: drain what is readable, never block."""
         if self._drain(stream) and events & (
             libvirt.VIR_STREAM_EVENT_ERROR | libvirt.VIR_STREAM_EVENT_HANGUP

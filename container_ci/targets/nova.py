@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from openstack.image.v2._proxy import Proxy as ImageV2
 
 from container_ci import naming
 from container_ci.errors import (
@@ -33,6 +36,10 @@ from container_ci.targets.cloud import (
     is_connection_error,
     reaching,
 )
+
+if TYPE_CHECKING:
+    from openstack.compute.v2.server import Server
+    from openstack.connection import Connection
 
 POLL_INTERVAL = 1.0
 IMAGE_ACTIVE_TIMEOUT = 300.0
@@ -62,7 +69,7 @@ class NovaTarget(CloudTarget):
     def __init__(self, owner: Owner, options: CloudOptions) -> None:
         super().__init__(owner, options, POLL_INTERVAL)
         self.driver = options.compute_driver
-        self.conn = None
+        self._conn: Connection | None = None
         self._flavor_id = ""
 
     @property
@@ -70,8 +77,25 @@ class NovaTarget(CloudTarget):
         return compute_driver_row(self.driver) if self.driver else None
 
     # -- connection -------------------------------------------------------
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise InfrastructureError("nova: not connected")
+        return self._conn
+
+    @property
+    def image_api(self) -> ImageV2:
+        """openstacksdk's image v2 API (snapshots and the `in:` name filter are v2's)."""
+        image = self.conn.image
+        if not isinstance(image, ImageV2):
+            raise TargetUnavailable(
+                f"cloud {self.options.cloud!r}: expected the image v2 API, "
+                f"got {type(image).__module__}"
+            )
+        return image
+
     def connect(self) -> str:
-        self.conn = authorized_connection(self.region, self.options.cloud)
+        self._conn = authorized_connection(self.region, self.options.cloud)
         endpoint = self._endpoint("compute")
         with reaching(self.options.cloud, "compute", endpoint):
             # The versioned endpoint describes itself: {"version": {"version": "2.96", ...}}
@@ -83,36 +107,44 @@ class NovaTarget(CloudTarget):
         return f"nova {microversion} at {endpoint}, driver {self.driver}"
 
     def close(self) -> None:
-        if self.conn is not None:
+        if self._conn is not None:
             with contextlib.suppress(Exception):
-                self.conn.close()
-            self.conn = None
+                self._conn.close()
+            self._conn = None
 
     def _endpoint(self, service: str) -> str:
         try:
-            return self.conn.session.get_endpoint(service_type=service, interface="public")
+            endpoint = self.conn.session.get_endpoint(service_type=service, interface="public")
         except Exception as exc:  # noqa: BLE001 - a catalog without it: say so
             raise TargetUnavailable(
                 f"cloud {self.options.cloud!r}: no {service} endpoint in the catalog: {exc}"
             ) from exc
+        if not endpoint:
+            raise TargetUnavailable(
+                f"cloud {self.options.cloud!r}: no {service} endpoint in the catalog"
+            )
+        return endpoint
 
     def _detect_driver(self) -> str:
         import openstack.exceptions
 
         try:
-            types = {h.hypervisor_type for h in self.conn.compute.hypervisors(details=True)}
+            types: set[str | None] = {
+                h.hypervisor_type for h in self.conn.compute.hypervisors(details=True)
+            }
         except openstack.exceptions.ForbiddenException as exc:
             raise TargetUnavailable(
                 f"cloud {self.options.cloud!r}: cannot tell its compute driver (listing "
                 "hypervisors needs an admin role); pass --compute-driver"
             ) from exc
         drivers = {DRIVER_OF_HYPERVISOR.get(t or "", t) for t in types}
-        if len(drivers) != 1:
+        driver = drivers.pop() if len(drivers) == 1 else None
+        if driver is None:  # several types, or one the cloud does not name
             raise TargetUnavailable(
                 f"cloud {self.options.cloud!r}: hypervisor types {sorted(map(str, types))}; "
                 "pass --compute-driver to say which row of the matrix applies"
             )
-        return drivers.pop()
+        return driver
 
     def _pick_flavor(self) -> str:
         import openstack.exceptions
@@ -160,13 +192,13 @@ class NovaTarget(CloudTarget):
             # Glance reads "repo:tag" in a filter as operator "repo"; quoted
             # inside its `in:` operator the colon is part of the name.
             with self._api(f"find image {ref}"):
-                found = list(self.conn.image.images(name=f'in:"{ref}"'))
+                found = list(self.image_api.images(name=f'in:"{ref}"'))
             if not found:
                 raise ImageNotFound(f"cloud {self.options.cloud!r} has no image {ref!r}")
             return found[0].id
         try:
             with self._api(f"find image {ref}"):
-                return self.conn.image.find_image(ref, ignore_missing=False).id
+                return self.image_api.find_image(ref, ignore_missing=False).id
         except ExpectationFailed as exc:
             if isinstance(exc.__cause__, openstack.exceptions.NotFoundException):
                 raise ImageNotFound(f"cloud {self.options.cloud!r} has no image {ref!r}") from exc
@@ -174,7 +206,7 @@ class NovaTarget(CloudTarget):
 
     def delete_image(self, image: str) -> None:
         with self._api(f"delete image {image}"):
-            self.conn.image.delete_image(image, ignore_missing=True)
+            self.image_api.delete_image(image, ignore_missing=True)
 
     # -- lifecycle --------------------------------------------------------
     def _labels(self, scenario: str, kind: str = naming.KIND_INSTANCE) -> dict[str, str]:
@@ -182,7 +214,7 @@ class NovaTarget(CloudTarget):
 
     def create(self, name: str, image: str, scenario: str) -> Instance:
         image_id = self._image_id(image)
-        attrs = {
+        attrs: dict[str, object] = {
             "name": name,
             "image_id": image_id,
             "flavor_id": self._flavor_id,
@@ -198,7 +230,7 @@ class NovaTarget(CloudTarget):
             server = self.conn.compute.create_server(**attrs)
         return Instance(id=server.id, name=name, image=image, scenario=scenario)
 
-    def _server(self, instance: Instance):
+    def _server(self, instance: Instance) -> Server | None:
         import openstack.exceptions
 
         try:
@@ -239,12 +271,17 @@ class NovaTarget(CloudTarget):
 
     def console_log(self, instance: Instance) -> str:
         with self._api(f"console output of {instance.name}"):
-            return self.conn.compute.get_server_console_output(instance.id).get("output") or ""
+            output: str = (
+                self.conn.compute.get_server_console_output(instance.id).get("output") or ""
+            )
+            return output
 
     def exec(self, instance: Instance, argv: list[str], timeout: float) -> ExecResult:
         raise Unsupported("exec", NOT_IN_NOVA_MATRIX["exec"].reason)
 
-    def _action(self, what: str, instance: Instance, call, *args) -> None:
+    def _action(
+        self, what: str, instance: Instance, call: Callable[..., object], *args: str
+    ) -> None:
         with self._api(f"{what} {instance.name}"):
             call(instance.id, *args)
 
@@ -278,7 +315,7 @@ class NovaTarget(CloudTarget):
         deadline = time.monotonic() + IMAGE_ACTIVE_TIMEOUT
         while True:
             with self._api(f"show image {name}"):
-                status = self.conn.image.get_image(image.id).status
+                status = self.image_api.get_image(image.id).status
             if status == "active":
                 return image.id
             if status in ("killed", "deleted", "deactivated"):
@@ -308,7 +345,7 @@ class NovaTarget(CloudTarget):
                         OwnedResource.from_labels(naming.KIND_INSTANCE, server.id, metadata)
                     )
         with self._api("list images"):
-            for image in self.conn.image.images(owner=self.conn.current_project_id):
+            for image in self.image_api.images(owner=self.conn.current_project_id):
                 properties = image.properties or {}
                 if properties.get(naming.LABEL_OWNER) == naming.OWNER_VALUE:
                     found.append(OwnedResource.from_labels(naming.KIND_IMAGE, image.id, properties))

@@ -17,7 +17,7 @@ from container_ci.stability.ingest.model import FAIL, SKIP, SUCCESS, ParsedBuild
 INFRASTRUCTURE_TYPES = ("infrastructure", "unavailable")
 
 
-def _suites(document) -> list[TestSuite]:
+def _suites(document: JUnitXml | TestSuite) -> list[TestSuite]:
     if isinstance(document, TestSuite):
         return [document]
     if not isinstance(document, JUnitXml):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -46,6 +47,17 @@ def gunzip_if_needed(data: bytes, label: str) -> bytes:
         raise BadInput(f"{label}: truncated or corrupt gzip: {exc}") from exc
 
 
+@dataclass(slots=True)
+class _Seen:
+    """What the stream said of one test so far."""
+
+    status: str | None
+    first: datetime | None
+    last: datetime | None
+    tags: set[str] | None = None
+    details: dict[str, list[bytes]] | None = None  # attachment name -> its chunks
+
+
 class _Collector(testtools.StreamResult):
     """Keeps per test only what the store needs (status, first and last
     timestamp, tags, failure attachments): testtools' StreamToDict builds a
@@ -53,42 +65,42 @@ class _Collector(testtools.StreamResult):
 
     def __init__(self) -> None:
         super().__init__()
-        self.tests: dict[str, list] = {}  # id -> [status, first, last, tags, {detail: [bytes]}]
+        self.tests: dict[str, _Seen] = {}
         self.errors: list[str] = []
 
     def status(
         self,
-        test_id=None,
-        test_status=None,
-        test_tags=None,
-        runnable=True,
-        file_name=None,
-        file_bytes=None,
-        eof=False,
-        mime_type=None,
-        route_code=None,
-        timestamp=None,
+        test_id: str | None = None,
+        test_status: str | None = None,
+        test_tags: set[str] | None = None,
+        runnable: bool = True,
+        file_name: str | None = None,
+        file_bytes: bytes | memoryview | None = None,
+        eof: bool = False,
+        mime_type: str | None = None,
+        route_code: str | None = None,
+        timestamp: datetime | None = None,
     ) -> None:
         if test_id is None:
             return
         if test_id == "subunit.parser" and file_name == "Parser Error":
             self.errors.append(bytes(file_bytes or b"").decode(errors="replace"))
             return
-        entry = self.tests.get(test_id)
-        if entry is None:
-            entry = self.tests[test_id] = [None, timestamp, timestamp, None, None]
+        seen = self.tests.get(test_id)
+        if seen is None:
+            seen = self.tests[test_id] = _Seen(None, timestamp, timestamp)
         elif timestamp is not None:
-            if entry[1] is None:
-                entry[1] = timestamp
-            entry[2] = timestamp
+            if seen.first is None:
+                seen.first = timestamp
+            seen.last = timestamp
         if test_tags:
-            entry[3] = set(test_tags) | (entry[3] or set())
+            seen.tags = set(test_tags) | (seen.tags or set())
         if file_name in FAILURE_DETAILS and file_bytes:
-            if entry[4] is None:
-                entry[4] = {}
-            entry[4].setdefault(file_name, []).append(bytes(file_bytes))
+            if seen.details is None:
+                seen.details = {}
+            seen.details.setdefault(file_name, []).append(bytes(file_bytes))
         if test_status is not None:
-            entry[0] = test_status
+            seen.status = test_status
 
 
 V2_SIGNATURE = 0xB3
@@ -118,7 +130,10 @@ def parse_stream(data: bytes, source: str) -> list[tuple[ParsedResult, list[date
     if collector.errors:
         raise BadInput(f"{source}: truncated or corrupt subunit stream: {collector.errors[0]}")
     parsed = []
-    for test_id, (status, first, last, tags, details) in collector.tests.items():
+    for test_id, seen in collector.tests.items():
+        status, first, last, tags, details = (
+            seen.status, seen.first, seen.last, seen.tags, seen.details
+        )  # fmt: skip
         if status == "exists":
             continue  # a listing entry (subunit-ls style), not a result
         if status not in FINAL_STATUSES:

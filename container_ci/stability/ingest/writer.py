@@ -4,26 +4,30 @@ keys plus INSERT ... ON CONFLICT DO NOTHING for shared rows)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from container_ci.stability.ingest.model import FAIL, UXSUCCESS, ParsedBuild
 from container_ci.stability.signatures import digest, normalize
 from container_ci.stability.store import Store
-from container_ci.stability.tables import Build, FailureSignature, Job, Test, TestResult
+from container_ci.stability.tables import Base, Build, FailureSignature, Job, Test, TestResult
 
 IN_CHUNK = 10_000  # values per IN (...) lookup (SQLite allows 32766 variables)
 ROW_CHUNK = 50_000  # rows per executemany: bounded memory, few round trips
 
 
-def _insert_ignore(session: Session, table, rows: list[dict], keys: list[str]) -> None:
+def _insert_ignore(
+    session: Session, table_name: str, rows: list[dict[str, object]], keys: list[str]
+) -> None:
     """Insert rows whose unique key is new; leave existing ones alone."""
     if not rows:
         return
+    table = Base.metadata.tables[table_name]
     dialect = session.get_bind().dialect.name
     module = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect)
     for start in range(0, len(rows), ROW_CHUNK):
@@ -51,7 +55,9 @@ RESULT_COLUMNS = (
 )
 
 
-def _executemany(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+def _executemany(
+    session: Session, table: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]]
+) -> None:
     """The DB-API's executemany on plain tuples: a million results is the normal
     case, and SQLAlchemy's per-row parameter processing would double the cost."""
     connection = session.connection()
@@ -62,7 +68,12 @@ def _executemany(session: Session, table: str, columns: tuple[str, ...], rows: l
         connection.exec_driver_sql(statement, rows[start : start + ROW_CHUNK])
 
 
-def _ids(session: Session, column, key_column, values: list[str]) -> dict[str, int]:
+def _ids(
+    session: Session,
+    column: InstrumentedAttribute[int],
+    key_column: InstrumentedAttribute[str],
+    values: list[str],
+) -> dict[str, int]:
     found: dict[str, int] = {}
     for start in range(0, len(values), IN_CHUNK):
         chunk = values[start : start + IN_CHUNK]
@@ -77,14 +88,14 @@ def record_build(store: Store, build: ParsedBuild) -> bool:
         with store.transaction() as session:
             if session.scalar(select(Build.id).where(Build.uuid == build.uuid)) is not None:
                 return False
-            _insert_ignore(session, Job.__table__, [{"name": build.job}], ["name"])
+            _insert_ignore(session, Job.__tablename__, [{"name": build.job}], ["name"])
             job_id = session.scalar(select(Job.id).where(Job.name == build.job))
 
             # A test reported twice in one build (a retried test) keeps its last result.
             results = list({result.test_id: result for result in build.results}.values())
             test_names = sorted(result.test_id for result in results)
             _insert_ignore(
-                session, Test.__table__, [{"test_id": name} for name in test_names], ["test_id"]
+                session, Test.__tablename__, [{"test_id": name} for name in test_names], ["test_id"]
             )
             test_ids = _ids(session, Test.id, Test.test_id, test_names)
 
@@ -100,7 +111,7 @@ def record_build(store: Store, build: ParsedBuild) -> bool:
                     result_digest.append(None)
             _insert_ignore(
                 session,
-                FailureSignature.__table__,
+                FailureSignature.__tablename__,
                 [{"digest": key, "normalized": text} for key, text in signatures.items()],
                 ["digest"],
             )
@@ -142,7 +153,7 @@ def record_build(store: Store, build: ParsedBuild) -> bool:
                 )
                 for result, key in zip(results, result_digest, strict=True)
             ]
-            _executemany(session, TestResult.__table__.name, RESULT_COLUMNS, rows)
+            _executemany(session, TestResult.__tablename__, RESULT_COLUMNS, rows)
     except IntegrityError:
         # A concurrent writer stored the same build uuid first: nothing to do.
         with store.session() as session:

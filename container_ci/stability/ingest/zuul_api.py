@@ -65,7 +65,9 @@ class ZuulClient:
                 delay *= 2
         raise InfrastructureError(f"{url}: gave up after {self.retries + 1} attempts: {problem}")
 
-    def builds(self, filters: dict[str, Any], max_builds: int | None = None) -> Iterator[dict]:
+    def builds(
+        self, filters: dict[str, Any], max_builds: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         url = f"{self.api}/tenant/{self.tenant}/builds"
         skip = 0
         seen = 0
@@ -84,7 +86,7 @@ class ZuulClient:
                 return
             skip += len(page)
 
-    def subunit(self, build: dict, path: str) -> bytes | None:
+    def subunit(self, build: dict[str, Any], path: str) -> bytes | None:
         """The build's subunit artifact, or None when it has none (404)."""
         log_url = build.get("log_url")
         if not log_url:
@@ -108,18 +110,18 @@ def _time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _ref_fields(build: dict) -> dict[str, Any]:
+def _ref_fields(build: dict[str, Any]) -> dict[str, Any]:
     ref = build.get("ref")
     if isinstance(ref, dict):  # Zuul 10+: the buildset's ref nested
         return {key: ref.get(key) for key in ("project", "branch", "change", "patchset", "ref")}
     return {key: build.get(key) for key in ("project", "branch", "change", "patchset", "ref")}
 
 
-def counts_as_final(build: dict) -> bool:
+def counts_as_final(build: dict[str, Any]) -> bool:
     return build.get("final", True) is not False and bool(build.get("result"))
 
 
-def build_from_zuul(build: dict, source: str) -> ParsedBuild:
+def build_from_zuul(build: dict[str, Any], source: str) -> ParsedBuild:
     try:
         uuid = build["uuid"]
         job = build["job_name"]
