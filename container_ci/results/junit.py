@@ -10,6 +10,7 @@ import os
 import socket
 import tempfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
@@ -73,10 +74,15 @@ def write_junit(run: RunResult, path: Path) -> None:
     suite.time = round((run.finished_at - run.started_at).total_seconds(), 3)
     xml = JUnitXml()
     xml.add_testsuite(suite)
+    # Indented with tabs, as junitparser's pretty=True writes it, but by the
+    # standard library's indent: pretty=True goes through xml.dom.minidom,
+    # whose import alone costs a run 30 ms.
+    document = ElementTree.fromstring(xml.tostring())
+    ElementTree.indent(document, space="\t")
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".xml")
     os.close(descriptor)
     try:
-        xml.write(temporary, pretty=True)
+        ElementTree.ElementTree(document).write(temporary, encoding="utf-8", xml_declaration=True)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

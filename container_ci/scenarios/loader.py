@@ -1,227 +1,74 @@
-"""Loading scenario files and the capability matrix, with `file:line: message` errors.
+"""Loading scenario files and the capability matrix: parsed and checked
+(parser.py) the first time, remembered after that.
 
-Two passes: the JSON schema (types, allowed keys, values), then the rules a
-schema says badly: which arguments and expectations each operation accepts,
-and whether every instance alias and image alias exists when a step uses it.
-Everything is checked before anything runs."""
+Parsing a file is YAML with positions (ruamel's pure-Python round-trip
+loader), its JSON schema (jsonschema, whose import alone costs 60-90 ms) and
+the semantic pass: most of a run's start-up, for the same shipped files each
+time. What a file loads to depends only on its path, its bytes and the
+parser's own code, so the loaded form is kept in the data dir's cache, as
+JSON, under the digest of the three, and read back instead of parsing
+again. A file that fails to parse is never kept: its errors come from the
+parser every time, worded as the parser words them."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from functools import cache
-from importlib import resources
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
-
+from container_ci import __version__, paths
+from container_ci.atomic import write_text_atomically
 from container_ci.errors import BadInput
-from container_ci.scenarios.model import (
-    DEFAULT_STATE,
-    DEFAULT_TIMEOUT,
-    FALLBACK_TIMEOUT,
-    OPERATIONS,
-    Capability,
-    CapabilityMatrix,
-    Expect,
-    Scenario,
-    Step,
-    compute_driver_row,
+from container_ci.scenarios.model import Capability, CapabilityMatrix, Expect, Scenario, Step
+
+Loaded = TypeVar("Loaded", Scenario, CapabilityMatrix)
+
+# What the loaded form depends on besides the file: these sources.
+PARSER_SOURCES = (
+    "scenarios/parser.py",
+    "scenarios/model.py",
+    "scenarios/scenario.schema.json",
+    "scenarios/capabilities.schema.json",
+    "yaml_source.py",
 )
-from container_ci.yaml_source import dotted, line_of, load_yaml, to_plain
-
-BUILTIN_IMAGES = ("base", "alt")
-
-# Which step keys and expectations each operation accepts (beyond op/instance/
-# name/timeout/optional/expect, which every step may have).
-ARGUMENTS = {
-    "boot": {"image", "count"},
-    "rebuild": {"image"},
-    "snapshot": {"image"},
-    "exec": {"command"},
-}
-REQUIRED_ARGUMENTS = {
-    "boot": {"image"},
-    "rebuild": {"image"},
-    "snapshot": {"image"},
-    "exec": {"command"},
-}
-NO_STATE = {"exec", "console", "snapshot"}
-EXPECTATIONS_ONLY_ON = {
-    "exit_code": {"exec"},
-    "stdout_contains": {"exec"},
-    "error": {"boot", "rebuild"},
-    "same_identity": {"rebuild"},
-}
-
-
-@cache
-def _schema(name: str) -> dict[str, Any]:
-    text = resources.files("container_ci.scenarios").joinpath(name).read_text()
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-def _schema_check(path: Path, document: Any, schema_name: str) -> None:
-    validator = jsonschema.Draft202012Validator(_schema(schema_name))
-    error = best_match(validator.iter_errors(to_plain(document)))
-    if error is not None:
-        raise _schema_error(path, document, error)
-
-
-def _schema_error(path: Path, document: Any, error: ValidationError) -> BadInput:
-    location = list(error.absolute_path)
-    message = error.message
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(schema.get("properties", {}))
-        extra = sorted(key for key in error.instance if key not in allowed)
-        if extra:
-            location.append(extra[0])
-            message = f"unknown key {extra[0]!r}; allowed: {', '.join(sorted(allowed))}"
-    elif "propertyNames" in error.schema_path:  # the offending key is the instance
-        location.append(str(error.instance))
-        message = f"unknown operation {error.instance!r}; operations: {', '.join(OPERATIONS)}"
-    elif error.validator == "oneOf":  # a matrix entry
-        message = f"{error.instance!r}: must be `supported` or `unsupported: <why>`"
-    elif error.validator == "required":
-        message = error.message.replace("is a required property", "is required")
-    elif error.validator == "enum" and isinstance(error.validator_value, list):
-        message = f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
-    line = line_of(document, location)
-    return BadInput(f"{path}:{line}: {dotted(location)}: {message}")
-
-
-def _fail(path: Path, document: Any, location: list[str | int], message: str) -> BadInput:
-    return BadInput(f"{path}:{line_of(document, location)}: {dotted(location)}: {message}")
 
 
 def load_scenario(path: Path) -> Scenario:
-    document = load_yaml(path)
-    if document is None:
-        raise BadInput(f"{path}:1: the file is empty; a scenario needs name, description, steps")
-    if not isinstance(document, dict):
-        raise BadInput(f"{path}:1: a scenario must be a mapping, not a {type(document).__name__}")
-    _schema_check(path, document, "scenario.schema.json")
-    steps = tuple(_step(path, document, index, raw) for index, raw in enumerate(document["steps"]))
-    _check_aliases(path, document, steps)
-    return Scenario(
-        name=str(document["name"]),
-        description=" ".join(str(document["description"]).split()),
-        path=path,
-        steps=steps,
-    )
+    return _remembered(path, _parse_scenario, _scenario_to_json, _scenario_from_json)
 
 
-def _step(path: Path, document: Any, index: int, raw: dict[str, Any]) -> Step:
-    op = str(raw["op"])
-    where: list[str | int] = ["steps", index]
-    allowed = ARGUMENTS.get(op, set())
-    for key in ("image", "count", "command"):
-        if key in raw and key not in allowed:
-            owners = [name for name, keys in ARGUMENTS.items() if key in keys]
-            raise _fail(path, document, [*where, key], f"only allowed on {', '.join(owners)}")
-    for key in sorted(REQUIRED_ARGUMENTS.get(op, set()) - set(raw)):
-        raise _fail(path, document, where, f"{op} needs {key!r}")
-    raw_expect = raw.get("expect") or {}
-    for key, ops in EXPECTATIONS_ONLY_ON.items():
-        if key in raw_expect and op not in ops:
-            raise _fail(
-                path, document, [*where, "expect", key], f"only allowed on {', '.join(sorted(ops))}"
-            )
-    if "state" in raw_expect and op in NO_STATE:
-        raise _fail(path, document, [*where, "expect", "state"], f"not allowed on {op}")
-    if op == "wait" and "state" not in raw_expect:
-        raise _fail(path, document, where, "wait needs expect.state")
-    error = raw_expect.get("error")
-    state = raw_expect.get("state")
-    if state is None and error is None:
-        state = DEFAULT_STATE.get(op)
-    exit_code = raw_expect.get("exit_code")
-    if op == "exec" and exit_code is None:
-        exit_code = 0
-    same_identity = raw_expect.get("same_identity")
-    if op == "rebuild" and same_identity is None and error is None:
-        same_identity = True
-    expect = Expect(
-        state=None if state is None else str(state),
-        exit_code=None if exit_code is None else int(exit_code),
-        stdout_contains=_opt_str(raw_expect.get("stdout_contains")),
-        console_contains=_opt_str(raw_expect.get("console_contains")),
-        error=_opt_str(error),
-        same_identity=same_identity,
-    )
-    instance = str(raw["instance"])
-    return Step(
-        index=index,
-        op=op,
-        instance=instance,
-        line=line_of(document, where),
-        image=_opt_str(raw.get("image")),
-        command=tuple(str(part) for part in raw.get("command", ())),
-        count=int(raw.get("count", 1)),
-        expect=expect,
-        timeout=float(raw.get("timeout", DEFAULT_TIMEOUT.get(op, FALLBACK_TIMEOUT))),
-        optional=bool(raw.get("optional", False)),
-        name=str(raw.get("name") or f"{op} {instance}"),
-    )
+def load_capabilities(path: Path) -> CapabilityMatrix:
+    """`targets:` rows keep their names; `compute_drivers:` rows become `nova/<driver>`."""
+    return _remembered(path, _parse_capabilities, _matrix_to_json, _matrix_from_json)
 
 
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+# The parser (and ruamel, jsonschema with it) is imported only when a file
+# is not remembered.
+def _parse_scenario(path: Path) -> Scenario:
+    from container_ci.scenarios.parser import parse_scenario
+
+    return parse_scenario(path)
 
 
-def _check_aliases(path: Path, document: Any, steps: tuple[Step, ...]) -> None:
-    """Walk the steps in order: instances must be live, image aliases defined."""
-    live: set[str] = set()
-    images: set[str] = set(BUILTIN_IMAGES)
-    for step in steps:
-        where: list[str | int] = ["steps", step.index]
-        image = step.image or ""
-        if step.op in ("boot", "rebuild") and _is_alias(image) and image not in images:
-            known = ", ".join(sorted(images))
-            raise _fail(
-                path,
-                document,
-                [*where, "image"],
-                f"unknown image {step.image!r}; known: {known} (or a literal repo:tag)",
-            )
-        if step.op == "boot":
-            if step.instance in live:
-                raise _fail(
-                    path, document, [*where, "instance"], f"{step.instance!r} is already booted"
-                )
-            if step.expect.error is None:
-                live.add(step.instance)
-            continue
-        if step.instance not in live:
-            raise _fail(path, document, [*where, "instance"], f"{step.instance!r} is not booted")
-        if step.op == "snapshot":
-            alias = step.image or ""
-            if not _is_alias(alias) or alias in images:
-                raise _fail(
-                    path,
-                    document,
-                    [*where, "image"],
-                    f"snapshot alias {alias!r} must be a new bare name (not base/alt/repo:tag)",
-                )
-            images.add(alias)
-        if step.op == "delete":
-            live.discard(step.instance)
+def _parse_capabilities(path: Path) -> CapabilityMatrix:
+    from container_ci.scenarios.parser import parse_capabilities
 
-
-def _is_alias(ref: str) -> bool:
-    return ":" not in ref and "/" not in ref
+    return parse_capabilities(path)
 
 
 def load_scenarios(paths: Iterable[Path]) -> list[Scenario]:
+    """Each file's scenario; two of the same name are bad input."""
     scenarios: list[Scenario] = []
     seen: dict[str, Path] = {}
     for path in paths:
         scenario = load_scenario(path)
         if scenario.name in seen:
+            from container_ci.yaml_source import line_of, load_yaml
+
             raise BadInput(
                 f"{path}:{line_of(load_yaml(path), ['name'])}: name: {scenario.name!r} "
                 f"is also the name of {seen[scenario.name]}"
@@ -231,29 +78,69 @@ def load_scenarios(paths: Iterable[Path]) -> list[Scenario]:
     return scenarios
 
 
-def load_capabilities(path: Path) -> CapabilityMatrix:
-    """`targets:` rows keep their names; `compute_drivers:` rows become `nova/<driver>`."""
-    document = load_yaml(path)
-    if not isinstance(document, dict):
-        raise BadInput(f"{path}:1: the capability matrix must be a mapping with 'targets'")
-    _schema_check(path, document, "capabilities.schema.json")
-    rows: dict[str, dict[str, Capability]] = {}
-    for section in ("targets", "compute_drivers"):
-        for name, ops in (document.get(section) or {}).items():
-            missing = [op for op in OPERATIONS if op not in ops]
-            if missing:
-                raise _fail(
-                    path,
-                    document,
-                    [section, name],
-                    f"declares nothing for {', '.join(missing)}: "
-                    "say `supported` or `unsupported: why`",
-                )
-            row = compute_driver_row(str(name)) if section == "compute_drivers" else str(name)
-            rows[row] = {
-                str(op): Capability(True)
-                if value == "supported"
-                else Capability(False, " ".join(str(value["unsupported"]).split()))
-                for op, value in ops.items()
-            }
-    return CapabilityMatrix(path=path, rows=rows)
+@functools.cache
+def _parser_digest() -> str:
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(__version__.encode())
+    for source in PARSER_SOURCES:
+        digest.update((package / source).read_bytes())
+    return digest.hexdigest()
+
+
+def _remembered(
+    path: Path,
+    parse: Callable[[Path], Loaded],
+    to_json: Callable[[Loaded], dict[str, Any]],
+    from_json: Callable[[dict[str, Any]], Loaded],
+) -> Loaded:
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return parse(path)  # which says what is wrong with the path
+    key = hashlib.sha256(f"{_parser_digest()}\0{path}\0".encode() + content).hexdigest()
+    entry = paths.data_dir() / "cache" / "loaded" / f"{key}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        return from_json(json.loads(entry.read_text(encoding="utf-8")))
+    loaded = parse(path)
+    with contextlib.suppress(OSError):  # a cache: a data dir that cannot be written costs time
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(entry, json.dumps(to_json(loaded)))
+    return loaded
+
+
+def _scenario_to_json(scenario: Scenario) -> dict[str, Any]:
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "path": str(scenario.path),
+        "steps": [
+            {**vars(step), "command": list(step.command), "expect": vars(step.expect)}
+            for step in scenario.steps
+        ],
+    }
+
+
+def _scenario_from_json(data: dict[str, Any]) -> Scenario:
+    steps = tuple(
+        Step(**{**step, "command": tuple(step["command"]), "expect": Expect(**step["expect"])})
+        for step in data["steps"]
+    )
+    return Scenario(data["name"], data["description"], Path(data["path"]), steps)
+
+
+def _matrix_to_json(matrix: CapabilityMatrix) -> dict[str, Any]:
+    rows = {
+        row: {op: [cap.supported, cap.reason] for op, cap in ops.items()}
+        for row, ops in matrix.rows.items()
+    }
+    return {"path": str(matrix.path), "rows": rows}
+
+
+def _matrix_from_json(data: dict[str, Any]) -> CapabilityMatrix:
+    rows = {
+        row: {
+            op: Capability(bool(supported), str(reason)) for op, (supported, reason) in ops.items()
+        }
+        for row, ops in data["rows"].items()
+    }
+    return CapabilityMatrix(Path(data["path"]), rows)

@@ -123,6 +123,9 @@ class Target(abc.ABC):
     """One backend. Instances are created with the owner's run id in their labels."""
 
     name: str = ""
+    # Seconds between reads of a console while waiting for a text on it: each
+    # read is a backend call, so a cloud's API is asked at most this often.
+    console_poll_interval: float = 0.05
 
     def __init__(self, owner: Owner) -> None:
         self.owner = owner
@@ -195,7 +198,7 @@ class Target(abc.ABC):
                     f"console of {instance.name} did not show {text!r} within {timeout:g}s "
                     f"({self.console_diagnostics(instance)}); last lines:\n{tail}"
                 )
-            time.sleep(0.05)
+            time.sleep(self.console_poll_interval)
         return log[0]
 
     @abc.abstractmethod

@@ -100,6 +100,7 @@ def parse_labels(metadata_xml: str) -> dict[str, str]:
 
 class LibvirtLxcTarget(Target):
     name = "libvirt-lxc"
+    console_poll_interval = 0.02  # a read of the local console log file
 
     def __init__(self, owner: Owner, uri: str = URI) -> None:
         super().__init__(owner)
