@@ -1,5 +1,6 @@
 """Result files for stability tests, written with the real libraries
-(python-subunit's StreamResultToBytes, junitparser), in tempest's shapes."""
+(python-subunit's StreamResultToBytes, junitparser), in tempest's shapes;
+and histories of Zuul builds stored the way the ingest stores them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import subunit
+
+from container_ci.stability.ingest.model import ParsedBuild, ParsedResult
+from container_ci.stability.ingest.writer import record_build
+from container_ci.stability.store import Store
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -49,7 +54,68 @@ TEMPEST_TESTS = [
 ]
 
 
+def counts_of_tempest_builds(builds: int) -> dict[str, int]:
+    """The store's row counts once `builds` streams of TEMPEST_TESTS (one job,
+    one failure each, differing in time, uuid and address only) are in."""
+    return {
+        "jobs": 1,
+        "builds": builds,
+        "tests": len(TEMPEST_TESTS),
+        "test_results": builds * len(TEMPEST_TESTS),
+        "failure_signatures": 1,  # one cluster
+    }
+
+
 def write_tempest_subunit(path: Path, gz: bool = False, start: datetime = T0) -> Path:
     data = subunit_stream(TEMPEST_TESTS, start)
     path.write_bytes(gzip.compress(data) if gz else data)
     return path
+
+
+def zuul_history(
+    store: Store,
+    job: str,
+    tests: list[str],
+    failures: dict[int, str],
+    flaky_at: int | None = None,
+    infra: frozenset[int] = frozenset(),
+    builds: int = 30,
+) -> None:
+    """`builds` Zuul builds of `job` over 10 days, each on a change of its own;
+    build i fails test failures[i] (NODE_FAILURE when i is in `infra`); at
+    `flaky_at` a recheck on the same change passes what the first run failed."""
+    for index in range(builds):
+        failing = failures.get(index)
+        results = [
+            ParsedResult(
+                test,
+                "fail" if test == failing else "success",
+                1.0,
+                f"AssertionError: {test} broke at 0x{index:x}" if test == failing else None,
+            )
+            for test in tests
+        ]
+        result = "NODE_FAILURE" if index in infra else ("FAILURE" if failing else "SUCCESS")
+        build = ParsedBuild(
+            uuid=f"build-{index}",
+            job=job,
+            source="zuul",
+            result=result,
+            change=1000 + index,
+            patchset="1",
+            start_time=T0 + timedelta(hours=8 * index),
+            results=results,
+        )
+        record_build(store, build)
+    if flaky_at is not None:
+        recheck = ParsedBuild(
+            uuid="recheck",
+            job=job,
+            source="zuul",
+            result="SUCCESS",
+            change=1000 + flaky_at,
+            patchset="1",
+            start_time=T0 + timedelta(hours=8 * flaky_at + 1),
+            results=[ParsedResult(test, "success", 1.0) for test in tests],
+        )
+        record_build(store, recheck)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from container_ci.stability.analysis import analyse_job, wilson_interval
-from container_ci.stability.ingest.model import ParsedBuild, ParsedResult
-from container_ci.stability.ingest.writer import record_build
 from container_ci.stability.store import Store
 from container_ci.zuul.config import load_config
-from tests.fakes.stability_data import T0
+from tests.fakes.stability_data import zuul_history
 from tests.helpers import REPO, run_cli
 
 JOB = "container-ci-lxc"
@@ -53,46 +50,10 @@ def history(
     store: Store,
     failures: dict[int, str],
     flaky_at: int | None = None,
-    infra: set[int] = frozenset(),
+    infra: frozenset[int] = frozenset(),
     builds: int = 30,
 ) -> None:
-    """`builds` builds over 10 days; build i fails test failures[i]; at
-    `flaky_at` a recheck on the same change passes what the first run failed."""
-    for index in range(builds):
-        failing = failures.get(index)
-        results = [
-            ParsedResult(
-                test,
-                "fail" if test == failing else "success",
-                1.0,
-                f"AssertionError: {test} broke at 0x{index:x}" if test == failing else None,
-            )
-            for test in TESTS
-        ]
-        result = "NODE_FAILURE" if index in infra else ("FAILURE" if failing else "SUCCESS")
-        build = ParsedBuild(
-            uuid=f"build-{index}",
-            job=JOB,
-            source="zuul",
-            result=result,
-            change=1000 + index,
-            patchset="1",
-            start_time=T0 + timedelta(hours=8 * index),
-            results=results,
-        )
-        record_build(store, build)
-    if flaky_at is not None:
-        recheck = ParsedBuild(
-            uuid="recheck",
-            job=JOB,
-            source="zuul",
-            result="SUCCESS",
-            change=1000 + flaky_at,
-            patchset="1",
-            start_time=T0 + timedelta(hours=8 * flaky_at + 1),
-            results=[ParsedResult(test, "success", 1.0) for test in TESTS],
-        )
-        record_build(store, recheck)
+    zuul_history(store, JOB, TESTS, failures, flaky_at, infra, builds)
 
 
 def decide_cli(
