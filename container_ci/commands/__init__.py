@@ -10,18 +10,18 @@ inside `run`, so `container-ci --help` and the start of a run stay fast."""
 
 from __future__ import annotations
 
-# In the order `container-ci --help` lists them.
-COMMAND_MODULES = (
-    "setup",
-    "run",
-    "sweep",
-    "stability",
-    "capabilities",
-    "tempest",
-    "zuul",
-    "devstack_config",
-    "cloud",
-)
+# Command name -> its module, in the order `container-ci --help` lists them.
+COMMAND_MODULES = {
+    "setup": "setup",
+    "run": "run",
+    "sweep": "sweep",
+    "stability": "stability",
+    "capabilities": "capabilities",
+    "tempest": "tempest",
+    "zuul": "zuul",
+    "devstack-config": "devstack_config",
+    "cloud": "cloud",
+}
 
 EXIT_CODES = """exit codes:
   0    every supported step passed (declared capability gaps are skips)

@@ -12,7 +12,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "zuul",
         help="check and edit zuul.d/: Zuul's schema, references, playbooks, regexes, policy",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="The Zuul configuration is code: `check` validates it offline with Zuul's "
         "own schemas and this project's rules; `move` edits it in place keeping everything it "
         "does not change; `exclude-list` writes the tempest exclude lists from the matrix. "

@@ -104,8 +104,7 @@ class DockerTarget(Target):
                 client = docker.DockerClient(base_url=self._base_url, timeout=60)
             else:
                 client = docker.from_env(timeout=60)
-            client.ping()
-            version = client.version()
+            version = client.version()  # answered: the engine is reachable
         except Exception as exc:  # noqa: BLE001 - any failure here means "unreachable"
             where = self._base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
             raise TargetUnavailable(
@@ -157,6 +156,13 @@ class DockerTarget(Target):
         return naming.labels(self.owner, naming.KIND_INSTANCE, scenario, instance_id)
 
     def _container(self, instance: Instance) -> Container:
+        """A handle on the instance's container, by name, with no call to the
+        daemon: an operation through it is one API call (a missing container
+        fails that call), not an inspect first."""
+        return self.client.containers.prepare_model({"Id": instance.name})
+
+    def _inspected(self, instance: Instance) -> Container:
+        """The container with its attributes (labels, name) read from the daemon."""
         with translated_errors(f"look up {instance.name}"):
             return self.client.containers.get(instance.name)
 
@@ -204,7 +210,7 @@ class DockerTarget(Target):
         return InstanceState.BUILDING
 
     def identity(self, instance: Instance) -> str:
-        container = self._container(instance)
+        container = self._inspected(instance)
         return f"{container.labels.get(naming.LABEL_INSTANCE_ID, '')}/{container.name}"
 
     def console_log(self, instance: Instance) -> str:
@@ -269,7 +275,7 @@ class DockerTarget(Target):
         """Recreate the container from `image` under the same name, hostname and id."""
         with translated_errors(f"check image {image}"):
             self.client.images.get(image)
-        container = self._container(instance)
+        container = self._inspected(instance)
         labels = dict(container.labels)
         with translated_errors(f"rebuild {instance.name}"):
             container.remove(force=True)

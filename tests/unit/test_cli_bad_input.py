@@ -49,3 +49,9 @@ def test_help_lists_exit_codes():
     assert done.returncode == 0
     for code in ("0 ", "1 ", "2 ", "3 ", "130"):
         assert f"  {code}" in done.stdout
+
+
+def test_an_unknown_command_names_the_commands():
+    done = run_cli("bogus", in_process=True)
+    assert done.returncode == 2
+    assert "invalid choice: 'bogus'" in done.stderr and "'devstack-config'" in done.stderr
