@@ -3,7 +3,7 @@ project's rules forbid, as `file:line: message`.
 
 - every stanza against Zuul's own schema (from the zuul package);
 - every job, parent, template, nodeset and semaphore named is defined in the
-  checked configuration or declared upstream (jobs/upstream-names.yaml);
+  checked configuration or declared upstream (zuul/upstream-names.yaml);
 - every playbook a job names exists (unless the configuration is checked as
   data, without its repository: `--no-files`);
 - for jobs running this project's Tempest plugin: the test regexes compile
