@@ -22,14 +22,16 @@ from openstack.identity.v3.project import Project
 from openstack.identity.v3.user import User
 from openstack.image.v2._proxy import Proxy as ImageV2
 
-from container_ci.cloud import guest_image, mariadb, processes
+from container_ci.cloud import guest_image, mariadb, network, processes
 from container_ci.cloud.configs import SERVICE_USERS
 from container_ci.cloud.install import SERVICE_PACKAGES
 from container_ci.cloud.layout import REGION, Layout
 from container_ci.errors import CloudError
 from container_ci.provision import rootfs
 
-FLAVOR = "cci.tiny"  # 128 MB, 1 vCPU, 1 GB disk: plenty for busybox
+# 1 vCPU, 1 GB disk: plenty for busybox. Two, as devstack makes: tests of
+# resizing and of listing by flavor need a second one (Tempest's flavor_ref_alt).
+FLAVORS = {"cci.tiny": 128, "cci.small": 192}
 DEMO_PROJECT = "cci-demo"
 DEMO_USER = "cci-demo"
 GUEST_HASH = "container_ci_guest_hash"  # image property: which guest build it is
@@ -284,7 +286,7 @@ def wait_for_compute_node(layout: Layout, state: CloudState, timeout: float = 12
     return str(providers[0].name)
 
 
-def register_images_and_flavor(layout: Layout, state: CloudState) -> list[str]:
+def register_images_and_flavors(layout: Layout, state: CloudState) -> list[str]:
     created: list[str] = []
     connection = admin_connection(layout, state)
     images = _image(connection)
@@ -309,7 +311,53 @@ def register_images_and_flavor(layout: Layout, state: CloudState) -> list[str]:
         for stale in existing:  # built from an older init or busybox
             images.delete_image(stale)
         created.append(f"image {name}" + (" (replacing an older build)" if existing else ""))
-    if connection.compute.find_flavor(FLAVOR) is None:
-        connection.compute.create_flavor(name=FLAVOR, ram=128, vcpus=1, disk=1, is_public=True)
-        created.append(f"flavor {FLAVOR}")
+    for name, ram in FLAVORS.items():
+        if connection.compute.find_flavor(name) is None:
+            connection.compute.create_flavor(name=name, ram=ram, vcpus=1, disk=1, is_public=True)
+            created.append(f"flavor {name}")
+    return created
+
+
+def ensure_network(layout: Layout, state: CloudState, timeout: float = 60) -> list[str]:
+    """The network every project's servers use (shared: Tempest's isolated
+    networks are off), flat on the provider bridge, a documentation-range
+    subnet with DHCP and no gateway; waited for until its DHCP port is up."""
+    created: list[str] = []
+    networking = admin_connection(layout, state).network
+    net = networking.find_network(network.NETWORK)
+    if net is None:
+        net = networking.create_network(
+            name=network.NETWORK,
+            is_shared=True,
+            provider_network_type="flat",
+            provider_physical_network=network.PHYSNET,
+        )
+        created.append(f"network {network.NETWORK}")
+    subnet = networking.find_subnet(network.SUBNET, network_id=net.id)
+    if subnet is not None and subnet.cidr != network.CIDR:  # made by an older container-ci
+        networking.delete_subnet(subnet)
+        subnet = None
+    if subnet is None:
+        start, end = network.ALLOCATION_POOL
+        networking.create_subnet(
+            name=network.SUBNET,
+            network_id=net.id,
+            ip_version=4,
+            cidr=network.CIDR,
+            gateway_ip=None,
+            is_dhcp_enabled=True,
+            allocation_pools=[{"start": start, "end": end}],
+        )
+        created.append(f"subnet {network.CIDR}")
+    deadline = time.monotonic() + timeout
+    while not any(
+        port.status == "ACTIVE"
+        for port in networking.ports(network_id=net.id, device_owner="network:dhcp")
+    ):
+        if time.monotonic() > deadline:
+            raise CloudError(
+                f"{network.NETWORK}: no DHCP port up within {timeout:g}s "
+                f"(log: {layout.logfile('neutron-dhcp-agent')})"
+            )
+        time.sleep(0.5)
     return created

@@ -2,7 +2,8 @@
 
 Everything listens on 127.0.0.1; every database is in the cloud's own MariaDB (a Unix
 socket in the state dir); tokens are Fernet; Nova runs the libvirt driver in LXC mode with raw
-images (a loop-mounted ext4 file per server) and no networks."""
+images (a loop-mounted ext4 file per server); Neutron's ML2 wires servers into Open vSwitch's
+userspace datapath (network.py), with DHCP and metadata from its agents."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import configparser
 import shutil
 from pathlib import Path
 
+from container_ci.cloud import network
 from container_ci.cloud.layout import HOST, INSTANCE_NAME_TEMPLATE, PORTS, REGION, Layout
 
 Sections = dict[str, dict[str, str]]
 SERVICE_USERS = ("glance", "placement", "neutron", "nova")
+# Nova's compute host, and the host Neutron's agents report: ports are bound by name.
+COMPUTE_HOST = "cci-local"
 # The WSGI shim gunicorn loads: oslo.config parses sys.argv, which under
 # gunicorn holds gunicorn's own options, so it is cleared before the import.
 WSGI_SHIM = '''"""Written by container-ci: serve one OpenStack WSGI app under gunicorn."""
@@ -119,8 +123,9 @@ def glance(layout: Layout, password: str) -> Sections:
 
 
 def neutron(layout: Layout, password: str) -> Sections:
-    """ML2 with no mechanism drivers and no agents: the API answers Nova's
-    port queries; servers boot with `networks: none`."""
+    """ML2 with the Open vSwitch mechanism driver; its server serves the API
+    (gunicorn) and RPC (neutron-rpc-server, the agents' side), and tells Nova
+    when ports go up."""
     return {
         "DEFAULT": {
             **COMMON,
@@ -130,24 +135,102 @@ def neutron(layout: Layout, password: str) -> Sections:
             "service_plugins": "router",
             "auth_strategy": "keystone",
             "transport_url": transport_url(password),
+            # The agents' host: Nova binds ports to its compute host by name.
+            "host": COMPUTE_HOST,
             "api_workers": "1",
-            "rpc_workers": "0",
-            "rpc_state_report_workers": "0",
-            "notify_nova_on_port_status_changes": "false",
-            "notify_nova_on_port_data_changes": "false",
+            # At 0 ML2 starts no RPC notifiers: networks are never scheduled to
+            # the DHCP agent and agents hear of no port or security group change.
+            "rpc_workers": "1",
+            "rpc_state_report_workers": "1",
+            "notify_nova_on_port_status_changes": "true",
+            "notify_nova_on_port_data_changes": "true",
             "state_path": str(layout.data / "neutron"),
         },
         "database": {"connection": layout.database_url("neutron", password)},
         "keystone_authtoken": _authtoken(layout, "neutron", password),
+        "nova": _auth(layout, "nova", password),
         "oslo_concurrency": {"lock_path": str(layout.lock_path)},
         "ml2": {
-            "type_drivers": "flat",
-            "tenant_network_types": "",
-            "mechanism_drivers": "",
+            # Flat: the shared network `cloud up` makes, untagged on the
+            # provider bridge. VLAN: the networks projects make themselves
+            # (Tempest's multi-NIC tests do), tagged on the same bridge and
+            # so apart from it and from each other.
+            "type_drivers": "flat,vlan",
+            "tenant_network_types": "vlan",
+            "mechanism_drivers": "openvswitch",
             "extension_drivers": "port_security",
         },
-        "ml2_type_flat": {"flat_networks": "*"},
+        "ml2_type_flat": {"flat_networks": network.PHYSNET},
+        "ml2_type_vlan": {"network_vlan_ranges": f"{network.PHYSNET}:{network.PROJECT_VLANS}"},
     }
+
+
+def _neutron_privsep(layout: Layout, agent_ini: str) -> Sections:
+    """No sudo, and we are root: each privsep context runs its helper directly."""
+    etc = layout.config_dir("neutron")
+    helper = (
+        f"{layout.bin('privsep-helper')} --config-file {etc / 'neutron.conf'}"
+        f" --config-file {etc / agent_ini}"
+    )
+    contexts = ("privsep", "privsep_dhcp_release", "privsep_ovs_vsctl", "privsep_namespace",
+                "privsep_conntrack", "privsep_link")  # fmt: skip
+    return {context: {"helper_command": helper} for context in contexts}
+
+
+def ovs_agent(layout: Layout) -> Sections:
+    return {
+        "agent": {"root_helper": "", "tunnel_types": ""},
+        "ovs": {
+            "datapath_type": "netdev",  # userspace: this kernel has no openvswitch module
+            "integration_bridge": network.INTEGRATION_BRIDGE,
+            "bridge_mappings": f"{network.PHYSNET}:{network.PROVIDER_BRIDGE}",
+            "ovsdb_connection": network.OVSDB,
+            "of_listen_address": HOST,
+            "of_listen_port": str(PORTS["openflow"]),
+        },
+        "securitygroup": {"firewall_driver": "openvswitch"},
+        **_neutron_privsep(layout, "ovs_agent.ini"),
+    }
+
+
+def dhcp_agent(layout: Layout) -> Sections:
+    return {
+        "DEFAULT": {
+            "interface_driver": "openvswitch",
+            "dhcp_driver": "neutron.agent.linux.dhcp.Dnsmasq",
+            # A veth into the namespace: an internal port moved there is lost
+            # by the userspace datapath, and DHCP requests never reach dnsmasq.
+            "ovs_use_veth": "true",
+            # dnsmasq drops to `nobody` by default and then cannot read its own
+            # host files in the state dir: it silently offers nothing.
+            "dnsmasq_config_file": str(layout.config_dir("neutron") / "dnsmasq.conf"),
+            # The subnet has no router: the metadata address (169.254.169.254)
+            # is served inside the network's own DHCP namespace.
+            "enable_isolated_metadata": "true",
+            "metadata_proxy_socket": str(layout.metadata_socket),
+        },
+        "agent": {"root_helper": ""},
+        "ovs": {
+            "integration_bridge": network.INTEGRATION_BRIDGE,
+            "ovsdb_connection": network.OVSDB,
+        },
+        **_neutron_privsep(layout, "dhcp_agent.ini"),
+    }
+
+
+def metadata_agent(layout: Layout, password: str) -> Sections:
+    return {
+        "DEFAULT": {
+            "nova_metadata_host": HOST,
+            "nova_metadata_port": str(PORTS["nova-metadata"]),
+            "metadata_proxy_shared_secret": password,
+            "metadata_proxy_socket": str(layout.metadata_socket),
+        },
+        "agent": {"root_helper": ""},
+    }
+
+
+DNSMASQ = "# Generated by container-ci cloud up; edits are overwritten.\nuser=root\ngroup=root\n"
 
 
 def nova(layout: Layout, password: str) -> Sections:
@@ -163,12 +246,13 @@ def nova(layout: Layout, password: str) -> Sections:
             "instances_path": str(layout.instances),
             "instance_name_template": INSTANCE_NAME_TEMPLATE,
             "my_ip": HOST,
-            "host": "cci-local",
+            "host": COMPUTE_HOST,
             "enabled_apis": "osapi_compute",
             "osapi_compute_workers": "1",
             "use_cow_images": "false",
             "force_raw_images": "true",
-            # The LXC guest has no network: nothing to wait for.
+            # Nova's LXC domains get their veth from libvirt after os-vif has
+            # added the port: Neutron reports it up only then, so do not wait.
             "vif_plugging_is_fatal": "false",
             "vif_plugging_timeout": "0",
             # Measured: on SIGTERM nova-compute 34 waits out the whole graceful
@@ -182,7 +266,17 @@ def nova(layout: Layout, password: str) -> Sections:
         "database": {"connection": layout.database_url("nova_cell1", password)},
         "keystone_authtoken": _authtoken(layout, "nova", password),
         "placement": _auth(layout, "placement", password),
-        "neutron": _auth(layout, "neutron", password),
+        "neutron": {
+            **_auth(layout, "neutron", password),
+            "service_metadata_proxy": "true",
+            "metadata_proxy_shared_secret": password,
+        },
+        # Nova calls Neutron with the user's token plus its own service token
+        # (as devstack configures it): Neutron 29's policy lets only a service
+        # or an admin delete a port bound to a server, so without it deleting
+        # a user's server fails with "rule:delete_port is disallowed".
+        "service_user": {**_auth(layout, "nova", password), "send_service_user_token": "true"},
+        "os_vif_ovs": {"ovsdb_connection": network.OVSDB, "ovsdb_interface": "native"},
         "glance": {"region_name": REGION},
         "libvirt": {
             "virt_type": "lxc",
@@ -223,9 +317,13 @@ def write_all(layout: Layout, password: str) -> None:
     write_ini(etc / "placement" / "placement.conf", placement(layout, password))
     write_ini(etc / "glance" / "glance-api.conf", glance(layout, password))
     neutron_sections = neutron(layout, password)
-    ml2 = {key: neutron_sections.pop(key) for key in ("ml2", "ml2_type_flat")}
+    ml2 = {key: neutron_sections.pop(key) for key in ("ml2", "ml2_type_flat", "ml2_type_vlan")}
     write_ini(etc / "neutron" / "neutron.conf", neutron_sections)
     write_ini(etc / "neutron" / "plugins" / "ml2" / "ml2_conf.ini", ml2)
+    write_ini(etc / "neutron" / "ovs_agent.ini", ovs_agent(layout))
+    write_ini(etc / "neutron" / "dhcp_agent.ini", dhcp_agent(layout))
+    write_ini(etc / "neutron" / "metadata_agent.ini", metadata_agent(layout, password))
+    (etc / "neutron" / "dnsmasq.conf").write_text(DNSMASQ)
     write_ini(etc / "nova" / "nova.conf", nova(layout, password))
     # The paste pipelines ship in the venv's etc/: used as they are.
     shipped = layout.venv / "etc"

@@ -1,8 +1,10 @@
 """Installing the local cloud: Debian packages and a virtualenv of its own.
 
 The OpenStack services come from PyPI, pinned, into `<state>/venv` (apart
-from the harness's venv: their dependency pins are theirs). Reinstalled only
-when the pin list changes."""
+from the harness's venv: their dependency pins are theirs). Nova may come
+from a checkout instead (`cloud up --nova-source DIR`: the change under
+review, in a Zuul job). Reinstalled only when the pin list or the checkout's
+commit changes."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import hashlib
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from container_ci.cloud.layout import Layout
 from container_ci.errors import CloudError
@@ -29,36 +32,67 @@ SERVICE_PACKAGES = (
 )
 # mariadb-server: the services' databases; rabbitmq-server: the RPC bus of
 # nova and neutron; qemu-utils: nova's image handling calls qemu-img;
-# e2fsprogs: mkfs.ext4 -d builds the guest image.
+# e2fsprogs: mkfs.ext4 -d builds the guest image; openvswitch-switch: the
+# data plane (its userspace datapath); dnsmasq-base: the DHCP agent's
+# server; dnsmasq-utils: its dhcp_release (without it a deleted port's lease
+# stays, and dnsmasq offers that address to no new port: measured, a
+# rebuilt guest got no lease); haproxy: the metadata proxy in each DHCP
+# namespace; dropbear-bin: the guest's SSH server, copied into its image.
 DEBIAN_PACKAGES = (
     "mariadb-server",
     "rabbitmq-server",
     "qemu-utils",
     "e2fsprogs",
+    "openvswitch-switch",
+    "dnsmasq-base",
+    "dnsmasq-utils",
+    "haproxy",
+    "dropbear-bin",
     *packages.ALL_PACKAGES,
 )
 
 
-def _stamp_value() -> str:
-    return hashlib.sha256("\n".join(SERVICE_PACKAGES).encode()).hexdigest()
+def _stamp_value(nova_source: Path | None = None) -> str:
+    parts = list(SERVICE_PACKAGES)
+    if nova_source is not None:
+        parts.append(f"nova from {nova_source.resolve()} at {source_revision(nova_source)}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def install_packages() -> list[str]:
     return packages.install(DEBIAN_PACKAGES)
 
 
-def venv_is_current(layout: Layout) -> bool:
+def venv_is_current(layout: Layout, nova_source: Path | None = None) -> bool:
     stamp = layout.venv / ".container-ci-services"
     return (
         layout.bin("python").exists()
         and stamp.exists()
-        and stamp.read_text().strip() == _stamp_value()
+        and stamp.read_text().strip() == _stamp_value(nova_source)
     )
 
 
-def install_venv(layout: Layout, say: Callable[[str], None]) -> bool:
-    """Create or update the services' venv; True if anything was installed."""
-    if venv_is_current(layout):
+def source_revision(source: Path) -> str:
+    """The checkout's commit, and a digest of its uncommitted changes."""
+    head = subprocess.run(
+        ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
+    if head.returncode != 0:
+        raise CloudError(f"--nova-source {source}: not a git checkout of Nova")
+    changes = subprocess.run(
+        ["git", "-C", str(source), "diff", "HEAD"], capture_output=True, check=False
+    ).stdout
+    return f"{head.stdout.strip()}+{hashlib.sha256(changes).hexdigest()[:12]}"
+
+
+def install_venv(
+    layout: Layout, say: Callable[[str], None], nova_source: Path | None = None
+) -> bool:
+    """Create or update the services' venv; True if anything was installed.
+    With `nova_source`, Nova is that checkout (its other pins stay)."""
+    if nova_source is not None and not (nova_source / "setup.cfg").is_file():
+        raise CloudError(f"--nova-source {nova_source}: no setup.cfg there, not a Nova checkout")
+    if venv_is_current(layout, nova_source):
         return False
     if not layout.bin("python").exists():
         say(f"creating the services' virtualenv {layout.venv}")
@@ -74,7 +108,14 @@ def install_venv(layout: Layout, say: Callable[[str], None]) -> bool:
         ],
         "pip install",
     )
-    (layout.venv / ".container-ci-services").write_text(_stamp_value() + "\n")
+    if nova_source is not None:
+        say(f"installing Nova from {nova_source} ({source_revision(nova_source)})")
+        _run(
+            [str(layout.bin("pip")), "install", "--quiet", "--disable-pip-version-check",
+             str(nova_source)],
+            f"pip install {nova_source}",
+        )  # fmt: skip
+    (layout.venv / ".container-ci-services").write_text(_stamp_value(nova_source) + "\n")
     return True
 
 

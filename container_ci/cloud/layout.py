@@ -32,6 +32,8 @@ PORTS = {
     "rabbitmq": 24505,
     "rabbitmq-dist": 24506,
     "epmd": 24507,
+    "nova-metadata": 24508,
+    "openflow": 24509,  # the OVS agent's OpenFlow controller, for its bridges
 }
 
 
@@ -107,6 +109,15 @@ class Layout:
     @property
     def lock_path(self) -> Path:
         return self.data / "locks"
+
+    @property
+    def ovs_database(self) -> Path:
+        return self.data / "openvswitch" / "conf.db"
+
+    @property
+    def metadata_socket(self) -> Path:
+        """Where the DHCP namespaces' metadata proxies reach the metadata agent."""
+        return self.data / "neutron" / "metadata_proxy"
 
     @property
     def state_file(self) -> Path:

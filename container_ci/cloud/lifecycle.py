@@ -15,15 +15,22 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from keystoneauth1.exceptions import ClientException
 from openstack.exceptions import SDKException
 
-from container_ci.cloud import bootstrap, clouds_yaml, configs, install, processes
+from container_ci.cloud import bootstrap, clouds_yaml, configs, install, network, processes
 from container_ci.cloud.layout import CLOUD_NAME, INSTANCE_NAME_TEMPLATE, PORTS, Layout
-from container_ci.cloud.services import SERVICES, Service, ensure_rabbitmq_user, tcp_answers
+from container_ci.cloud.services import (
+    FOUNDATIONS,
+    SERVICES,
+    Service,
+    ensure_rabbitmq_user,
+    tcp_answers,
+)
 from container_ci.errors import CloudError
 from container_ci.provision import daemons, probes
 from container_ci.provision.setup import ensure_daemon
@@ -51,18 +58,38 @@ def _one_at_a_time(layout: Layout, say: Say) -> Iterator[None]:
         yield
 
 
-def up(layout: Layout, say: Say = print) -> None:
+def up(layout: Layout, say: Say = print, nova_source: Path | None = None) -> None:
+    """Install what is missing and start every service (idempotent). Nova
+    from `nova_source`, a checkout, instead of PyPI when given. When a
+    service fails to start, what this call started is stopped again (and
+    the data plane it made removed) before the error is raised: a failed
+    `up` leaves what ran before it, nothing half-made."""
     say = _timed(say)
     with _one_at_a_time(layout, say):
-        _up(layout, say)
+        started: list[Service] = []
+        try:
+            _up(layout, say, nova_source, started)
+        except (CloudError, KeyboardInterrupt):
+            _stop_started(layout, started, say)
+            raise
 
 
-def _up(layout: Layout, say: Say) -> None:
+def _stop_started(layout: Layout, started: list[Service], say: Say) -> None:
+    if not started:
+        return
+    say(f"stopping what this `up` started: {', '.join(s.name for s in started)}")
+    for service in reversed(started):
+        if service.name == "ovs-vswitchd":
+            _remove_data_plane(layout, say)
+        processes.stop(layout.pidfile(service.name), service.stop_timeout)
+
+
+def _up(layout: Layout, say: Say, nova_source: Path | None, started: list[Service]) -> None:
     layout.make_dirs()
     installed = install.install_packages()
     if installed:
         say(f"installed Debian packages {' '.join(installed)}")
-    install.install_venv(layout, say)
+    install.install_venv(layout, say, nova_source)
     for line in ensure_daemon(daemons.LIBVIRTD, probes.libvirt_answers):
         say(line)
     state = bootstrap.CloudState.load_or_create(layout)
@@ -71,16 +98,22 @@ def _up(layout: Layout, say: Say) -> None:
         for service in SERVICES:
             if service.name == "keystone":  # the first that needs its database
                 bootstrap.create_schemas(layout, state, say)
-            _ensure_running(layout, service, say)
+            if _ensure_running(layout, service, say):
+                started.append(service)
             if service.name == "rabbitmq":
                 ensure_rabbitmq_user(layout, state.password)
+            if service.name == "ovs-vswitchd":
+                created = network.ensure_bridges()
+                if created:
+                    say(f"open vswitch: created bridges {', '.join(created)}")
             if service.name == "keystone":
                 created = bootstrap.register_services(layout, state)
                 if created:
                     say(f"keystone: created {', '.join(created)}")
         host = bootstrap.wait_for_compute_node(layout, state)
         say(f"nova-compute: host {host} is in placement and mapped to cell1")
-        created = bootstrap.register_images_and_flavor(layout, state)
+        created = bootstrap.register_images_and_flavors(layout, state)
+        created += bootstrap.ensure_network(layout, state)
         if created:
             say(f"registered {', '.join(created)}")
     except OSError as exc:  # a file or a program of the stack: one line, never a traceback
@@ -91,7 +124,8 @@ def _up(layout: Layout, say: Say) -> None:
     say(f"up: every service answers; clouds.yaml entry {CLOUD_NAME} in {path}")
 
 
-def _ensure_running(layout: Layout, service: Service, say: Say) -> None:
+def _ensure_running(layout: Layout, service: Service, say: Say) -> bool:
+    """Running and answering afterwards; True if it was (re)started here."""
     pid = processes.read_pid(layout.pidfile(service.name))
     digest_file = layout.run / f"{service.name}.config-digest"
     digest = service.config_digest(layout)
@@ -101,7 +135,7 @@ def _ensure_running(layout: Layout, service: Service, say: Say) -> None:
         pid = None
     if pid is not None:
         if _wait_until_answers(layout, service, pid, timeout=service.start_timeout):
-            return
+            return False
         raise CloudError(
             f"{service.name} (pid {pid}) runs but does not answer "
             f"(log: {layout.logfile(service.name)})"
@@ -129,10 +163,12 @@ def _ensure_running(layout: Layout, service: Service, say: Say) -> None:
     )
     if not _wait_until_answers(layout, service, pid, timeout=service.start_timeout):
         if processes.exited(pid):
+            processes.stop(layout.pidfile(service.name), service.stop_timeout)  # its pid file
             raise CloudError(
                 f"{service.name} exited during start: {_last_error(layout.logfile(service.name))} "
                 f"(log: {layout.logfile(service.name)})"
             )
+        processes.stop(layout.pidfile(service.name), service.stop_timeout)
         raise CloudError(
             f"{service.name} did not answer within {service.start_timeout:g}s "
             f"(log: {layout.logfile(service.name)})"
@@ -140,6 +176,7 @@ def _ensure_running(layout: Layout, service: Service, say: Say) -> None:
     digest_file.write_text(digest)
     port = f", port {PORTS[service.port]}" if service.port else ""
     say(f"{service.name}: started (pid {pid}{port}) in {time.monotonic() - started:.1f}s")
+    return True
 
 
 def _wait_until_answers(layout: Layout, service: Service, pid: int, timeout: float) -> bool:
@@ -161,11 +198,15 @@ def _last_error(log: Path) -> str:
     return lines[-1][:300] if lines else "no output"
 
 
-def stray_processes(layout: Layout, service: Service | None = None) -> list[int]:
+def stray_processes(
+    layout: Layout, service: Service | None = None, marker: str | None = None
+) -> list[int]:
     """Processes of this cloud (their command line names its venv or config)
-    that no pid file records: a crashed `up`, or a deleted state."""
+    that no pid file records: a crashed `up`, or a deleted state. Only those
+    of one service, or only those whose command line names marker (a path
+    in the state dir) instead of the state dir."""
     recorded = {processes.read_pid(layout.pidfile(s.name)) for s in SERVICES}
-    marker = str(layout.root)
+    marker = marker or str(layout.root)
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) in recorded:
@@ -205,18 +246,52 @@ def _down(layout: Layout, say: Say) -> None:
         else:
             if deleted:
                 say(f"deleted {deleted} server(s)")
-    for service in reversed(SERVICES):
-        pid = processes.stop(layout.pidfile(service.name), service.stop_timeout)
+    # The OpenStack services and agents all at once (each waits out its own
+    # graceful stop: nova-compute's and the RPC server's take 10 s or more,
+    # in a row they took a minute); then, in reverse start order, what they
+    # stood on: the data plane, Open vSwitch, RabbitMQ, MariaDB.
+    upper = [s for s in SERVICES if s.name not in FOUNDATIONS]
+    with ThreadPoolExecutor(max_workers=len(upper)) as pool:
+        stopped = pool.map(lambda s: (s, _stop(layout, s)), reversed(upper))
+        for service, pid in stopped:
+            if pid is not None:
+                say(f"{service.name}: stopped (pid {pid})")
+    for service in reversed([s for s in SERVICES if s.name in FOUNDATIONS]):
+        if service.name == "ovs-vswitchd":  # the agents are gone: take their data plane down
+            _remove_data_plane(layout, say)
+        pid = _stop(layout, service)
         if pid is not None:
             say(f"{service.name}: stopped (pid {pid})")
-    for pid in stray_processes(layout):
-        say(f"stopping stray pid {pid} of this cloud")
-        processes.stop_pid(pid, timeout=30)
+    _stop_strays(layout, say)
     for name in _remove_domains():
         say(f"removed leftover libvirt domain {name}")
     for device in _detach_loop_devices(layout):
         say(f"detached {device}")
     say("down: no process of the local cloud runs")
+
+
+def _stop(layout: Layout, service: Service) -> int | None:
+    return processes.stop(layout.pidfile(service.name), service.stop_timeout)
+
+
+def _stop_strays(layout: Layout, say: Say, marker: str | None = None) -> None:
+    """Stops the cloud's processes no pid file records; with a marker, only
+    those whose command line also names it."""
+    for pid in stray_processes(layout, marker=marker):
+        say(f"stopping stray pid {pid} of this cloud")
+        processes.stop_pid(pid, timeout=30)
+
+
+def _remove_data_plane(layout: Layout, say: Say) -> None:
+    """What the DHCP agent left running (dnsmasq, haproxy: their command
+    lines name Neutron's state dir), its namespaces, then the bridges with
+    every port on them. Only those: RabbitMQ's and the databases' children
+    are strays too until their own service stops them."""
+    _stop_strays(layout, say, marker=str(layout.data / "neutron"))
+    for namespace in network.remove_namespaces(layout):
+        say(f"removed namespace {namespace}")
+    for bridge in network.remove_bridges():
+        say(f"removed bridge {bridge}")
 
 
 def _api_up(layout: Layout) -> bool:

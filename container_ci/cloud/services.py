@@ -8,11 +8,13 @@ import http.client
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from container_ci.cloud import mariadb
+from container_ci.cloud import mariadb, network
+from container_ci.cloud.configs import COMPUTE_HOST
 from container_ci.cloud.layout import HOST, PORTS, Layout
 from container_ci.errors import CloudError
 
@@ -158,6 +160,93 @@ def _nova(binary: str) -> Callable[[Layout], list[str]]:
     return argv
 
 
+def _ovsdb_server(layout: Layout) -> list[str]:
+    return [
+        "ovsdb-server",
+        str(layout.ovs_database),
+        f"--remote=punix:{network.OVSDB_SOCKET}",
+        f"--unixctl={layout.run / 'ovsdb-server.ctl'}",
+        "--no-chdir",
+    ]
+
+
+def _ovsdb_answers(layout: Layout) -> bool:
+    done = subprocess.run(
+        ["ovs-vsctl", f"--db={network.OVSDB}", "--no-wait", "--timeout=2", "show"],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def _ovs_vswitchd(layout: Layout) -> list[str]:
+    return [
+        "ovs-vswitchd",
+        network.OVSDB,
+        f"--unixctl={layout.run / 'ovs-vswitchd.ctl'}",
+        "--no-chdir",
+    ]
+
+
+def _vswitchd_answers(layout: Layout) -> bool:
+    done = subprocess.run(
+        ["ovs-appctl", "-t", str(layout.run / "ovs-vswitchd.ctl"), "version"],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def _neutron(binary: str, *inis: str) -> Callable[[Layout], list[str]]:
+    def argv(layout: Layout) -> list[str]:
+        files = ("neutron.conf", *inis)
+        return [
+            str(layout.bin(binary)),
+            *(
+                arg
+                for name in files
+                for arg in ("--config-file", str(layout.config_dir("neutron") / name))
+            ),
+        ]
+
+    return argv
+
+
+def _rpc_server_consumes(layout: Layout) -> bool:
+    """Its queues have consumers: agents started before that lose their first
+    calls (the DHCP agent then took 110 s to come up, measured)."""
+    done = rabbitmqctl(layout, "list_queues", "-q", "name", "consumers")
+    consumers = dict(
+        line.split()[:2] for line in done.stdout.splitlines() if len(line.split()) >= 2
+    )
+    return all(consumers.get(queue, "0") != "0" for queue in ("q-plugin", "q-reports-plugin"))
+
+
+def _agent_alive(agent_type: str) -> Callable[[Layout], bool]:
+    """Neutron lists the agent, on our host, alive."""
+
+    def alive(layout: Layout) -> bool:
+        from keystoneauth1.exceptions import ClientException
+        from openstack.exceptions import SDKException
+
+        from container_ci.cloud import bootstrap
+
+        try:
+            connection = bootstrap.admin_connection(
+                layout, bootstrap.CloudState.load_or_create(layout)
+            )
+            agents = connection.network.agents(agent_type=agent_type, host=COMPUTE_HOST)
+            return any(agent.is_alive for agent in agents)
+        except (SDKException, ClientException):
+            return False
+
+    return alive
+
+
+# What the OpenStack services stand on: stopped last, one at a time, after
+# every other service has exited.
+FOUNDATIONS = frozenset({"mariadb", "epmd", "rabbitmq", "ovsdb-server", "ovs-vswitchd"})
+
 SERVICES: tuple[Service, ...] = (
     Service(
         "mariadb",
@@ -179,14 +268,59 @@ SERVICES: tuple[Service, ...] = (
         port="rabbitmq",
         stop_timeout=60,
     ),
+    Service(
+        "ovsdb-server",
+        _ovsdb_server,
+        prepare=network.prepare_ovsdb,
+        probe=_ovsdb_answers,
+    ),
+    Service(
+        "ovs-vswitchd",
+        _ovs_vswitchd,
+        prepare=network.configure_vswitchd,
+        probe=_vswitchd_answers,
+    ),
     _wsgi_service("keystone", "keystone.wsgi.api", "keystone", "/v3"),
     _wsgi_service("placement", "placement.wsgi.api", "placement", "/"),
     _wsgi_service("glance", "glance.wsgi.api", "glance", "/"),
     _wsgi_service("neutron", "neutron.wsgi.api", "neutron", "/", {"CCI_CONFIGURE_MAPPERS": "1"}),
+    # Neutron's WSGI API serves no RPC: the agents' side is a process of its own.
+    Service(
+        "neutron-rpc-server",
+        _neutron("neutron-rpc-server", "plugins/ml2/ml2_conf.ini"),
+        config="neutron",
+        probe=_rpc_server_consumes,
+    ),
     _wsgi_service("nova-api", "nova.wsgi.osapi_compute", "nova", "/"),
+    _wsgi_service("nova-metadata", "nova.wsgi.metadata", "nova", "/"),
     Service("nova-conductor", _nova("nova-conductor"), config="nova"),
     Service("nova-scheduler", _nova("nova-scheduler"), config="nova"),
     # nova-compute shuts down slowly (graceful_shutdown_timeout in nova.conf):
     # `down` waits for it, and `up` never starts a second one beside it.
     Service("nova-compute", _nova("nova-compute"), config="nova", stop_timeout=90),
+    # The OVS agent logs SIGTERM and goes on: a short wait, then SIGKILL.
+    Service(
+        "neutron-openvswitch-agent",
+        _neutron("neutron-openvswitch-agent", "ovs_agent.ini"),
+        config="neutron",
+        probe=_agent_alive("Open vSwitch agent"),
+        stop_timeout=5,
+    ),
+    Service(
+        "neutron-dhcp-agent",
+        _neutron("neutron-dhcp-agent", "dhcp_agent.ini"),
+        config="neutron",
+        probe=_agent_alive("DHCP agent"),
+    ),
+    Service(
+        "neutron-metadata-agent",
+        _neutron("neutron-metadata-agent", "metadata_agent.ini"),
+        config="neutron",
+        probe=_agent_alive("Metadata agent"),
+    ),
+    Service(
+        "link-watcher",
+        lambda layout: [sys.executable, "-m", "container_ci.cloud.link_watcher", str(layout.root)],
+        stop_timeout=5,
+    ),
 )

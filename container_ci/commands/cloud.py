@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from container_ci.commands import options as opts
 
@@ -21,6 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     up = actions.add_parser(
         "up", help="install what is missing, start every service, register images and flavor"
     )
+    add_nova_source_option(up)
     up.set_defaults(run=run_up)
     down = actions.add_parser(
         "down", help="delete the cloud's servers, stop its processes (by pid), detach loops"
@@ -42,6 +45,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     logs.set_defaults(run=run_logs)
 
 
+def add_nova_source_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nova-source",
+        type=Path,
+        metavar="DIR",
+        help="install Nova from this checkout instead of PyPI, e.g. the change under review "
+        "(default: $CONTAINER_CI_NOVA_SOURCE)",
+    )
+
+
+def nova_source(args: argparse.Namespace) -> Path | None:
+    if args.nova_source:
+        return Path(args.nova_source)
+    from_env = os.environ.get("CONTAINER_CI_NOVA_SOURCE")
+    return Path(from_env) if from_env else None
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -50,7 +70,7 @@ def run_up(args: argparse.Namespace) -> int:
     from container_ci.cloud import lifecycle
     from container_ci.cloud.layout import Layout
 
-    lifecycle.up(Layout.default(), _say)
+    lifecycle.up(Layout.default(), _say, nova_source(args))
     return 0
 
 

@@ -25,6 +25,7 @@ RUNTIME_PACKAGES = (
     "libvirt-daemon-driver-lxc",
     "libvirt-clients",
     "busybox-static",
+    "dropbear-bin",  # the guest's SSH server (reached on a cloud's network)
 )
 ALL_PACKAGES = BUILD_PACKAGES + RUNTIME_PACKAGES
 
