@@ -1,43 +1,36 @@
-"""`container-ci tempest`: run the plugin's Tempest tests against a cloud the
-user names, with the driver's row of the capability matrix applied, and keep
-the results where the stability ingest reads them.
+"""`container-ci tempest`: run Tempest against a cloud the user names (or
+the local cloud), with the driver's rows of the capability matrix applied,
+and keep the results where the stability ingest reads them.
 
-The configuration comes from one of two places: a devstack's own
-tempest.conf (`--tempest-conf`, e.g. /opt/stack/tempest/etc/tempest.conf),
-to which the plugin's settings are added; or a clouds.yaml entry, from which
-a tempest.conf is written (pre-provisioned credentials from the entry, the
-images and flavor looked up in the cloud). Either way the workspace is a
-real `tempest init` workspace under the data dir, so the run can be
-repeated or inspected with tempest's own commands."""
+The suites: the plugin's compute or container-service tests, or upstream
+Tempest's own tempest.api.compute tests minus the exclude list
+upstream_tempest.py generates. tempest_conf.py writes the configuration
+(from a clouds.yaml entry, or a devstack's tempest.conf plus the plugin's
+settings). The workspace is a real `tempest init` workspace under the data
+dir, so the run can be repeated or inspected with tempest's own commands."""
 
 from __future__ import annotations
 
 import configparser
 import hashlib
-import json
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from keystoneauth1.identity.base import BaseIdentityPlugin
-
-from container_ci import paths
+from container_ci import paths, tempest_conf
 from container_ci.errors import BadInput
-from container_ci.scenarios import catalogue
-from container_ci.targets.cloud import CloudOptions, authorized_connection, cloud_region, reaching
+from container_ci.targets.cloud import CloudOptions
 
-if TYPE_CHECKING:
-    from openstack.connection import Connection
-
-# Which of the plugin's tests a suite runs.
+# Which tests a suite runs: the plugin's, or upstream Tempest's own compute
+# API tests (with the exclude list of upstream_exclusions.py).
 SUITES = {
     "compute": r"^tempest_plugin\.tests\.(api\.compute|scenario\.test_server)",
     "container-service": (
         r"^tempest_plugin\.tests\.(api\.container_service|scenario\.test_container)"
     ),
+    "upstream-compute": r"^tempest\.api\.compute\.",
 }
 SUBUNIT_NAME = "tempest.subunit"
 
@@ -51,9 +44,12 @@ class TempestRun:
     cloud: CloudOptions
     tempest_conf: Path | None = None
     regex: str = ""
+    exclude_list: Path | None = None  # tempest run --exclude-list
+    concurrency: int = 0  # workers; 0: two with dynamic credentials, else one
     # Neither a cloud nor a tempest.conf named: the local cloud, brought up
     # (`container-ci cloud up`) before the run.
     local_cloud: bool = False
+    nova_source: Path | None = None  # the local cloud's Nova from this checkout
 
     @property
     def test_regex(self) -> str:
@@ -105,121 +101,23 @@ def point_at_this_tempest(stestr_conf: Path) -> None:
         parser.write(stream)
 
 
-def plugin_settings(run: TempestRun) -> dict[str, dict[str, str]]:
-    return {
-        "container_ci": {
-            "compute_driver": run.compute_driver,
-            "capabilities_file": str(catalogue.default_matrix()),
-            "container_service_available": str(run.suite == "container-service").lower(),
-        }
-    }
-
-
-def config_from_cloud(run: TempestRun, workspace: Path) -> configparser.ConfigParser:
-    """tempest.conf for a clouds.yaml entry: its user makes the test accounts
-    (admin) or is the one test account."""
-    region = cloud_region(run.cloud.cloud)
-    auth = region.config.get("auth", {})
-    conn = authorized_connection(region, run.cloud.cloud)
-    with reaching(run.cloud.cloud, "image", "(catalog)"):
-        images = {
-            ref: conn.image.find_image(name, ignore_missing=False).id
-            for ref, name in run.cloud.images.items()
-        }
-    with reaching(run.cloud.cloud, "compute", "(catalog)"):
-        flavors = sorted(conn.compute.flavors(), key=lambda f: (f.ram, f.vcpus, f.disk))
-    flavor = run.cloud.flavor or (flavors[0].id if flavors else "")
-    with reaching(run.cloud.cloud, "identity", auth.get("auth_url", "")):
-        roles = token_roles(conn)
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_dict(
-        {
-            "DEFAULT": {"log_dir": str(workspace / "logs"), "log_file": "tempest.log"},
-            "auth": credentials_settings(auth, roles, workspace),
-            "identity": {
-                "uri_v3": auth.get("auth_url", ""),
-                "auth_version": "v3",
-                "region": region.region_name or "RegionOne",
-            },
-            "compute": {
-                "image_ref": images.get("base", ""),
-                "image_ref_alt": images.get("alt", images.get("base", "")),
-                "flavor_ref": flavor,
-                "flavor_ref_alt": flavor,
-            },
-            "validation": {"run_validation": "false"},
-            "service_available": {"neutron": str(run.cloud.network != "none").lower()},
-        }
-    )
-    return parser
-
-
-def token_roles(conn: Connection) -> list[str]:
-    """The roles of the entry's token (Tempest picks accounts by role)."""
-    plugin = conn.session.auth
-    if not isinstance(plugin, BaseIdentityPlugin):
-        raise BadInput(f"{type(plugin).__name__}: not a Keystone identity plugin")
-    return sorted(plugin.get_access(conn.session).role_names or [])
-
-
-def credentials_settings(auth: dict[str, str], roles: list[str], workspace: Path) -> dict[str, str]:
-    """An admin entry lets Tempest make a project and user per test class
-    (dynamic credentials, as on a devstack), so classes run in parallel.
-    Any other user is the one pre-provisioned account, with the roles its
-    token carries (Tempest picks accounts by role and scope)."""
-    domain = auth.get("user_domain_name", "Default")
-    if "admin" in roles:
-        return {
-            "use_dynamic_credentials": "true",
-            "admin_username": auth.get("username", ""),
-            "admin_password": auth.get("password", ""),
-            "admin_project_name": auth.get("project_name", ""),
-            "admin_domain_name": domain,
-            "default_credentials_domain_name": domain,
-        }
-    accounts = workspace / "etc" / "accounts.yaml"
-    account = {
-        "username": auth.get("username", ""),
-        "password": auth.get("password", ""),
-        "project_name": auth.get("project_name", ""),
-        "user_domain_name": domain,
-        "project_domain_name": auth.get("project_domain_name", "Default"),
-        "roles": roles,
-    }
-    accounts.write_text(json.dumps([account], indent=2) + "\n")  # JSON is YAML
-    accounts.chmod(0o600)
-    return {
-        "use_dynamic_credentials": "false",
-        "test_accounts_file": str(accounts),
-        "default_credentials_domain_name": domain,
-    }
-
-
-def concurrency(conf_path: Path) -> int:
-    """Two workers with dynamic credentials; one for a single pre-provisioned account."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(conf_path)
-    return 2 if parser.getboolean("auth", "use_dynamic_credentials", fallback=True) else 1
-
-
 def write_config(run: TempestRun) -> Path:
+    """The workspace's etc/tempest.conf, readable by its owner only: it holds
+    the cloud's password."""
     ensure_workspace(run.workspace)
     conf_path = run.workspace / "etc" / "tempest.conf"
     if run.tempest_conf:
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            with run.tempest_conf.open() as stream:
-                parser.read_file(stream)
-        except (OSError, configparser.Error) as exc:
-            raise BadInput(f"{run.tempest_conf}: cannot read: {exc}") from exc
+        parser = tempest_conf.read_tempest_conf(run.tempest_conf)
     elif run.cloud.cloud:
-        parser = config_from_cloud(run, run.workspace)
+        parser = tempest_conf.config_from_cloud(run.cloud, run.compute_driver, run.workspace)
     else:
         raise BadInput(
             "name the cloud: --cloud NAME (clouds.yaml, or $OS_CLOUD) or --tempest-conf FILE "
             "(e.g. a devstack's /opt/stack/tempest/etc/tempest.conf)"
         )
-    parser.read_dict(plugin_settings(run))
+    parser.read_dict(tempest_conf.plugin_settings(run.suite, run.compute_driver))
+    conf_path.touch(mode=0o600)
+    conf_path.chmod(0o600)
     with conf_path.open("w") as stream:
         parser.write(stream)
     return conf_path
@@ -241,15 +139,24 @@ def run_tempest(
     (default: tempest-DRIVER). Returns tempest's exit code (3 when no
     results came out of it)."""
     if run.local_cloud:
-        run = replace(run, cloud=replace(run.cloud, cloud=bring_up_local_cloud(say)))
-    workers = concurrency(write_config(run))
+        run = replace(run, cloud=bring_up_local_cloud(run.cloud, say, run.nova_source))
+    workers = run.concurrency or tempest_conf.concurrency(write_config(run))
+    if run.suite == "upstream-compute" and run.exclude_list is None:
+        from container_ci import upstream_tempest
+
+        listed = upstream_tempest.write_exclude_list(
+            run.workspace / "etc", run.compute_driver, run.local_cloud
+        )
+        run = replace(run, exclude_list=listed)
     run.output.mkdir(parents=True, exist_ok=True)
-    say(f"tempest: workspace {run.workspace}, tests {run.test_regex}")
-    done = subprocess.run(
-        [tempest_bin(), "run", "--regex", run.test_regex, "--concurrency", str(workers)],
-        cwd=run.workspace,
-        check=False,
+    argv = [tempest_bin(), "run", "--regex", run.test_regex, "--concurrency", str(workers)]
+    if run.exclude_list is not None:
+        argv += ["--exclude-list", str(run.exclude_list.resolve())]
+    say(
+        f"tempest: workspace {run.workspace}, tests {run.test_regex}"
+        + (f", excluding {run.exclude_list}" if run.exclude_list else "")
     )
+    done = subprocess.run(argv, cwd=run.workspace, check=False)
     subunit = run.output / SUBUNIT_NAME
     with subunit.open("wb") as stream:
         last = subprocess.run(
@@ -268,14 +175,19 @@ def run_tempest(
     return done.returncode
 
 
-def bring_up_local_cloud(say: Callable[[str], None]) -> str:
-    """`cloud up` (idempotent) for a run that named no cloud; its clouds.yaml entry."""
-    from container_ci.cloud import lifecycle
+def bring_up_local_cloud(
+    cloud: CloudOptions, say: Callable[[str], None], nova_source: Path | None = None
+) -> CloudOptions:
+    """`cloud up` (idempotent) for a run that named no cloud: its clouds.yaml
+    entry, and its network unless the run named another (servers get a port
+    there and Tempest logs in to them)."""
+    from container_ci.cloud import lifecycle, network
     from container_ci.cloud.layout import CLOUD_NAME, Layout
 
     say("no cloud named: using the local cloud (container-ci cloud up)")
-    lifecycle.up(Layout.default(), say)
-    return CLOUD_NAME
+    lifecycle.up(Layout.default(), say, nova_source)
+    chosen = network.NETWORK if cloud.network == "none" else cloud.network
+    return replace(cloud, cloud=CLOUD_NAME, network=chosen)
 
 
 def _record(subunit: Path, db_url: str | None, job: str, say: Callable[[str], None]) -> None:

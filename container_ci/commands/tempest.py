@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from container_ci.commands import options as opts
+from container_ci.commands.cloud import add_nova_source_option, nova_source
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,7 +22,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "driver's row of the capability matrix decides the skips. Subunit goes to "
         "OUTPUT/tempest.subunit and into the stability store.",
     )
-    parser.add_argument("--suite", choices=("compute", "container-service"), default="compute")
+    parser.add_argument(
+        "--suite",
+        choices=("compute", "container-service", "upstream-compute"),
+        default="compute",
+        help="the plugin's compute or container-service tests, or upstream Tempest's "
+        "tempest.api.compute tests (default: compute)",
+    )
     parser.add_argument(
         "--tempest-conf",
         type=Path,
@@ -29,11 +36,25 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="an existing tempest.conf, e.g. a devstack's (default: $TEMPEST_CONF)",
     )
     parser.add_argument("--regex", default="", help="tests to run (default: the suite's)")
+    parser.add_argument(
+        "--exclude-list",
+        type=Path,
+        metavar="FILE",
+        help="tests not to run, a regex per line (tempest run --exclude-list)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        metavar="N",
+        help="test workers (default: 2 with dynamic credentials, else 1)",
+    )
     parser.add_argument("--workspace", type=Path, help="default: DATA_DIR/tempest/SUITE-DRIVER")
     parser.add_argument("--output", type=Path, default=Path("results/tempest"), metavar="DIR")
     parser.add_argument("--job", default="", help="job name in the store (default: tempest-DRIVER)")
     parser.add_argument("--db", metavar="URL", help="stability store (default: as `run`)")
     parser.add_argument("--no-record", action="store_true")
+    add_nova_source_option(parser)
     opts.add_cloud_options(parser)
     parser.set_defaults(run=run)
 
@@ -55,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         cloud=opts.cloud_options(args),
         tempest_conf=tempest_conf,
         regex=args.regex,
+        exclude_list=args.exclude_list,
+        concurrency=args.concurrency,
         local_cloud=not args.cloud and tempest_conf is None,
+        nova_source=nova_source(args),
     )
     return tempest_run.run_tempest(run, record=not args.no_record, db_url=args.db, job=args.job)

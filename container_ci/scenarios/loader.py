@@ -133,14 +133,17 @@ def _matrix_to_json(matrix: CapabilityMatrix) -> dict[str, Any]:
         row: {op: [cap.supported, cap.reason] for op, cap in ops.items()}
         for row, ops in matrix.rows.items()
     }
-    return {"path": str(matrix.path), "rows": rows}
+    features = {
+        driver: {name: [cap.supported, cap.reason] for name, cap in declared.items()}
+        for driver, declared in matrix.features.items()
+    }
+    return {"path": str(matrix.path), "rows": rows, "features": features}
 
 
 def _matrix_from_json(data: dict[str, Any]) -> CapabilityMatrix:
-    rows = {
-        row: {
-            op: Capability(bool(supported), str(reason)) for op, (supported, reason) in ops.items()
-        }
-        for row, ops in data["rows"].items()
-    }
-    return CapabilityMatrix(Path(data["path"]), rows)
+    def capabilities(raw: dict[str, Any]) -> dict[str, Capability]:
+        return {key: Capability(bool(yes), str(reason)) for key, (yes, reason) in raw.items()}
+
+    rows = {row: capabilities(ops) for row, ops in data["rows"].items()}
+    features = {driver: capabilities(raw) for driver, raw in data["features"].items()}
+    return CapabilityMatrix(Path(data["path"]), rows, features)

@@ -38,6 +38,30 @@ DEFAULT_STATE = {
     "delete": "gone",
 }
 
+# Features of Nova's API that upstream Tempest's compute tests need beyond the
+# operations above, named as Tempest's [compute-feature-enabled] flags. The
+# matrix's `compute_api_features:` section states each per compute driver;
+# `container-ci tempest --suite upstream-compute` writes them as the flags.
+COMPUTE_API_FEATURES = (
+    "rescue",
+    "resize",
+    "cold_migration",
+    "live_migration",
+    "shelve",
+    "change_password",
+    "interface_attach",
+    "config_drive",
+)
+
+# Tempest's flag for an operation of the rows above, where it has one (both
+# halves of a pair must be supported for the flag to be on).
+TEMPEST_FLAG_OF_OPERATIONS = {
+    "console_output": ("console",),
+    "pause": ("pause", "unpause"),
+    "suspend": ("suspend", "resume"),
+    "snapshot": ("snapshot",),
+}
+
 DEFAULT_TIMEOUT = {"boot": 120.0, "rebuild": 120.0, "snapshot": 120.0}
 FALLBACK_TIMEOUT = 60.0
 
@@ -97,6 +121,8 @@ class CapabilityMatrix:
 
     path: Path
     rows: dict[str, dict[str, Capability]]  # row -> op -> capability
+    # compute driver -> feature of COMPUTE_API_FEATURES -> capability
+    features: dict[str, dict[str, Capability]] = field(default_factory=dict)
 
     def capability(self, row: str, op: str) -> Capability:
         return self.rows[row][op]

@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 from container_ci.errors import BadInput
-from container_ci.scenarios.model import OPERATIONS, Capability
+from container_ci.scenarios.model import COMPUTE_API_FEATURES, OPERATIONS, Capability
 
 # Our operation -> the support matrix's feature.
 FEATURE_OF = {
@@ -40,6 +40,37 @@ NOT_IN_NOVA_MATRIX = {
         False,
         "the compute API has no call that runs a command inside a server, and the nova "
         "target does not log in to guests",
+    ),
+}
+
+# A feature of `compute_api_features:` (Tempest's flag) -> the support
+# matrix's feature.
+FEATURE_OF_FLAG = {
+    "rescue": "operation.rescue",
+    "resize": "operation.resize",
+    "live_migration": "operation.live-migrate",
+    "change_password": "operation.set-admin-password",
+    "interface_attach": "operation.attach-interface",
+    "config_drive": "guest.setup.configdrive",
+}
+
+# Features Nova's matrix does not list: each follows an entry that it does
+# (a feature above, or an operation), for the reason given.
+FOLLOWS = {
+    "cold_migration": ("resize", "Nova migrates a server cold through its resize code path"),
+    "shelve": ("snapshot", "shelving offloads a server by snapshotting its disk"),
+}
+
+# Where what Nova's code does differs from what its matrix says; each with
+# the evidence. Kept here, not edited into the matrix file, so the test that
+# keeps the file equal to Nova's matrix still holds everywhere else.
+CORRECTIONS = {
+    ("libvirt-lxc", "config_drive"): Capability(
+        False,
+        'Nova\'s support matrix marks "Config drive support" complete for libvirt-lxc, but '
+        "the libvirt driver's LXC branch mounts only the root filesystem "
+        "(_get_guest_storage_config: disk.config is attached only to disk-based guests), "
+        "so no config drive reaches an LXC guest",
     ),
 }
 
@@ -73,26 +104,51 @@ def seed_row(parser: configparser.ConfigParser, driver: str, source: str) -> dic
         if op in NOT_IN_NOVA_MATRIX:
             row[op] = NOT_IN_NOVA_MATRIX[op]
             continue
-        feature = parser[FEATURE_OF[op]]
-        status = feature.get(f"driver.{driver}", "missing").strip()
-        if status in SUPPORTED_STATUSES:
-            row[op] = Capability(True)
-            continue
-        reason = (
-            f'Nova\'s support matrix marks "{feature.get("title", FEATURE_OF[op])}" '
-            f"({FEATURE_OF[op]}) {status} for {driver}"
-        )
-        notes = feature.get(f"driver-notes.{driver}")
-        if notes:
-            reason += f" ({' '.join(notes.split())})"
-        row[op] = Capability(False, reason)
+        row[op] = _stated(parser, FEATURE_OF[op], driver)
     return row
 
 
-def render_rows(rows: dict[str, dict[str, Capability]]) -> str:
-    """YAML for the matrix's `compute_drivers:` section, reasons folded as the
-    hand-written rows are."""
-    lines = ["compute_drivers:"]
+def seed_features(
+    parser: configparser.ConfigParser, driver: str, source: str
+) -> dict[str, Capability]:
+    """Every feature of `compute_api_features:` for `driver`: Nova's word, the
+    entry a feature follows, or a correction with its evidence."""
+    row = seed_row(parser, driver, source)
+    features: dict[str, Capability] = {}
+    for name in COMPUTE_API_FEATURES:
+        if (driver, name) in CORRECTIONS:
+            features[name] = CORRECTIONS[(driver, name)]
+        elif name in FEATURE_OF_FLAG:
+            features[name] = _stated(parser, FEATURE_OF_FLAG[name], driver)
+        else:
+            followed, why = FOLLOWS[name]
+            basis = features.get(followed) or row[followed]
+            features[name] = (
+                basis if basis.supported else Capability(False, f"{why}: {basis.reason}")
+            )
+    return features
+
+
+def _stated(parser: configparser.ConfigParser, name: str, driver: str) -> Capability:
+    """What Nova's matrix says of feature `name` for `driver`."""
+    feature = parser[name]
+    status = feature.get(f"driver.{driver}", "missing").strip()
+    if status in SUPPORTED_STATUSES:
+        return Capability(True)
+    reason = (
+        f'Nova\'s support matrix marks "{feature.get("title", name)}" ({name}) {status} '
+        f"for {driver}"
+    )
+    notes = feature.get(f"driver-notes.{driver}")
+    if notes:
+        reason += f" ({' '.join(notes.split())})"
+    return Capability(False, reason)
+
+
+def render_rows(rows: dict[str, dict[str, Capability]], section: str = "compute_drivers") -> str:
+    """YAML for the matrix's `compute_drivers:` (or `compute_api_features:`)
+    section, reasons folded as the hand-written rows are."""
+    lines = [f"{section}:"]
     for driver, row in rows.items():
         lines.append(f"  {driver}:")
         for op, capability in row.items():
@@ -101,6 +157,10 @@ def render_rows(rows: dict[str, dict[str, Capability]]) -> str:
                 continue
             lines += [f"    {op}:", "      unsupported: >-"]
             lines += textwrap.wrap(
-                capability.reason, width=88, initial_indent=" " * 8, subsequent_indent=" " * 8
+                capability.reason,
+                width=88,
+                initial_indent=" " * 8,
+                subsequent_indent=" " * 8,
+                break_on_hyphens=False,
             )
     return "\n".join(lines) + "\n"

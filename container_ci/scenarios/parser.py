@@ -20,6 +20,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from container_ci.errors import BadInput
 from container_ci.scenarios.model import (
+    COMPUTE_API_FEATURES,
     DEFAULT_STATE,
     DEFAULT_TIMEOUT,
     FALLBACK_TIMEOUT,
@@ -84,7 +85,12 @@ def _schema_error(path: Path, document: Any, error: ValidationError) -> BadInput
             message = f"unknown key {extra[0]!r}; allowed: {', '.join(sorted(allowed))}"
     elif "propertyNames" in error.schema_path:  # the offending key is the instance
         location.append(str(error.instance))
-        message = f"unknown operation {error.instance!r}; operations: {', '.join(OPERATIONS)}"
+        if location[0] == "compute_api_features":
+            message = (
+                f"unknown feature {error.instance!r}; features: {', '.join(COMPUTE_API_FEATURES)}"
+            )
+        else:
+            message = f"unknown operation {error.instance!r}; operations: {', '.join(OPERATIONS)}"
     elif error.validator == "oneOf":  # a matrix entry
         message = f"{error.instance!r}: must be `supported` or `unsupported: <why>`"
     elif error.validator == "required":
@@ -236,10 +242,27 @@ def parse_capabilities(path: Path) -> CapabilityMatrix:
                     "say `supported` or `unsupported: why`",
                 )
             row = compute_driver_row(str(name)) if section == "compute_drivers" else str(name)
-            rows[row] = {
-                str(op): Capability(True)
-                if value == "supported"
-                else Capability(False, " ".join(str(value["unsupported"]).split()))
-                for op, value in ops.items()
-            }
-    return CapabilityMatrix(path=path, rows=rows)
+            rows[row] = {str(op): _capability(value) for op, value in ops.items()}
+    features: dict[str, dict[str, Capability]] = {}
+    drivers = set(document.get("compute_drivers") or {})
+    for name, declared in (document.get("compute_api_features") or {}).items():
+        location: list[str | int] = ["compute_api_features", name]
+        if name not in drivers:
+            known = ", ".join(sorted(map(str, drivers))) or "none"
+            raise _fail(path, document, location, f"not a row of compute_drivers ({known})")
+        missing = [feature for feature in COMPUTE_API_FEATURES if feature not in declared]
+        if missing:
+            raise _fail(
+                path,
+                document,
+                location,
+                f"declares nothing for {', '.join(missing)}: say `supported` or `unsupported: why`",
+            )
+        features[str(name)] = {str(key): _capability(value) for key, value in declared.items()}
+    return CapabilityMatrix(path=path, rows=rows, features=features)
+
+
+def _capability(value: Any) -> Capability:
+    if value == "supported":
+        return Capability(True)
+    return Capability(False, " ".join(str(value["unsupported"]).split()))

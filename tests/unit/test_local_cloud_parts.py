@@ -5,13 +5,17 @@ configuration, and the clouds.yaml entry merged into a user's file."""
 from __future__ import annotations
 
 import configparser
+import ipaddress
+import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import yaml
 
-from container_ci.cloud import clouds_yaml, configs, lifecycle, processes
+from container_ci import tempest_conf
+from container_ci.cloud import clouds_yaml, configs, lifecycle, network, processes
 from container_ci.cloud.layout import CLOUD_NAME, PORTS, Layout
 from container_ci.cloud.services import SERVICES
 
@@ -46,14 +50,20 @@ def test_stop_kills_what_ignores_sigterm_after_the_timeout(tmp_path):
     assert processes.exited(pid)
 
 
-def test_the_configuration_binds_loopback_and_runs_nova_on_lxc(tmp_path):
+def configured(tmp_path) -> Layout:
+    """A state dir with every configuration written; the paste files the
+    packages ship (copied as they are) stand in as empty pipelines."""
     layout = Layout(tmp_path / "cloud")
-    (layout.venv / "etc" / "glance").mkdir(parents=True)
     for service, name in (("glance", "glance-api-paste.ini"), ("neutron", "api-paste.ini"),
                           ("nova", "api-paste.ini")):  # fmt: skip
         (layout.venv / "etc" / service).mkdir(parents=True, exist_ok=True)
         (layout.venv / "etc" / service / name).write_text("[composite:x]\n")
     configs.write_all(layout, "pw")
+    return layout
+
+
+def test_the_configuration_binds_loopback_and_runs_nova_on_lxc(tmp_path):
+    layout = configured(tmp_path)
     nova = configparser.ConfigParser(interpolation=None)
     nova.read(layout.config_dir("nova") / "nova.conf")
     assert nova["libvirt"]["virt_type"] == "lxc"
@@ -70,6 +80,53 @@ def test_the_configuration_binds_loopback_and_runs_nova_on_lxc(tmp_path):
         argv = " ".join(service.argv(layout))
         if "--bind" in argv:
             assert f"--bind 127.0.0.1:{PORTS[service.port]}" in argv
+
+
+def test_the_network_configuration_is_the_measured_recipe(tmp_path):
+    """Each setting here was found by a failure on this machine
+    (doc/local_cloud.md, Networking): dropping one breaks guests' networking."""
+    layout = configured(tmp_path)
+    etc = layout.config_dir("neutron")
+
+    def ini(name: str) -> configparser.ConfigParser:
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(etc / name)
+        return parser
+
+    assert ini("neutron.conf")["DEFAULT"]["rpc_workers"] == "1"
+    ml2 = ini("plugins/ml2/ml2_conf.ini")
+    assert ml2["ml2"]["mechanism_drivers"] == "openvswitch"
+    assert ml2["ml2_type_flat"]["flat_networks"] == network.PHYSNET
+    assert ml2["ml2_type_vlan"]["network_vlan_ranges"].startswith(f"{network.PHYSNET}:")
+    ovs = ini("ovs_agent.ini")["ovs"]
+    assert ovs["datapath_type"] == "netdev"
+    assert ovs["bridge_mappings"] == f"{network.PHYSNET}:{network.PROVIDER_BRIDGE}"
+    dhcp = ini("dhcp_agent.ini")["DEFAULT"]
+    assert dhcp["ovs_use_veth"] == "true"
+    assert dhcp["enable_isolated_metadata"] == "true"
+    assert "user=root" in Path(dhcp["dnsmasq_config_file"]).read_text()
+    nova = configparser.ConfigParser(interpolation=None)
+    nova.read(layout.config_dir("nova") / "nova.conf")
+    assert nova["service_user"]["send_service_user_token"] == "true"
+    assert nova["neutron"]["service_metadata_proxy"] == "true"
+    assert nova["DEFAULT"]["host"] == ini("neutron.conf")["DEFAULT"]["host"]  # ports bind by it
+    # Every address of the cloud's network is a documentation range.
+    for cidr in (network.CIDR, tempest_conf.PROJECT_NETWORK_CIDR):
+        assert ipaddress.ip_network(cidr).subnet_of(
+            ipaddress.ip_network("198.51.100.0/24")
+        ) or ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network("203.0.113.0/24"))
+
+
+def test_a_cidr_routed_elsewhere_is_refused_before_anything_is_made():
+    """This machine's own routes (its uplink's, at least) clash; the cloud's
+    range clashes with nothing but the cloud's own bridge."""
+    listed = subprocess.run(
+        ["ip", "-json", "route", "show"], capture_output=True, text=True, check=True
+    ).stdout
+    routes = [r for r in json.loads(listed) if r.get("dst", "default") != "default"]
+    if routes:
+        assert routes[0]["dev"] in network.routed_elsewhere(routes[0]["dst"])
+    assert network.routed_elsewhere(network.CIDR) == []
 
 
 def test_the_clouds_yaml_entry_keeps_the_users_other_clouds(tmp_path):

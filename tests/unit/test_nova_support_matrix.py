@@ -14,6 +14,7 @@ from container_ci.scenarios.model import OPERATIONS, compute_driver_row
 from container_ci.scenarios.nova_support_matrix import (
     read_support_matrix,
     render_rows,
+    seed_features,
     seed_row,
 )
 from tests.nova_files import nova_file
@@ -29,6 +30,23 @@ def test_seeded_rows_equal_novas_support_matrix(support_matrix, driver):
     seeded = seed_row(read_support_matrix(support_matrix), driver, str(support_matrix))
     matrix = load_capabilities(catalogue.default_matrix())
     assert matrix.rows[compute_driver_row(driver)] == seeded
+
+
+@pytest.mark.parametrize("driver", ["libvirt-lxc", "libvirt-kvm-x86"])
+def test_seeded_api_features_equal_the_matrix(support_matrix, driver):
+    seeded = seed_features(read_support_matrix(support_matrix), driver, str(support_matrix))
+    matrix = load_capabilities(catalogue.default_matrix())
+    assert matrix.features[driver] == seeded
+
+
+def test_config_drive_for_lxc_is_corrected_with_its_evidence(support_matrix):
+    """Nova's matrix says complete; its LXC branch attaches no config drive."""
+    parser = read_support_matrix(support_matrix)
+    assert parser["guest.setup.configdrive"]["driver.libvirt-lxc"] == "complete"
+    features = seed_features(parser, "libvirt-lxc", "x")
+    assert not features["config_drive"].supported
+    assert "_get_guest_storage_config" in features["config_drive"].reason
+    assert features["shelve"].reason.startswith("shelving offloads a server by snapshotting")
 
 
 def test_libvirt_lxc_gaps_are_the_ones_nova_declares(support_matrix):

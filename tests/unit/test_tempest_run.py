@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from container_ci import tempest_run
+from container_ci import tempest_conf, tempest_run
 from container_ci.targets.cloud import CloudOptions
 from tests.fakes.cloud import FakeCloud
 from tests.helpers import run_cli
@@ -65,9 +65,20 @@ def test_config_from_a_cloud_entry(cloud, tmp_path):
     assert [(a["username"], a["project_name"], a["roles"]) for a in accounts] == [
         ("demo", "demo", ["member"])
     ]
-    assert tempest_run.concurrency(tmp_path / "ws" / "etc" / "tempest.conf") == 1
+    assert tempest_conf.concurrency(tmp_path / "ws" / "etc" / "tempest.conf") == 1
     assert conf["container_ci"]["compute_driver"] == "libvirt-lxc"
     assert conf["container_ci"]["container_service_available"] == "false"
+    # What the catalog has, not Tempest's defaults (which assume Cinder, Swift).
+    available = conf["service_available"]
+    assert (available["nova"], available["glance"]) == ("true", "true")
+    assert (available["cinder"], available["swift"], available["neutron"]) == (
+        "false", "false", "false"
+    )  # fmt: skip
+    assert conf["validation"]["run_validation"] == "false"  # no network: nothing to log in to
+    assert conf["compute-feature-enabled"]["rescue"] == "false"  # the matrix's libvirt-lxc rows
+    assert conf["compute"]["max_microversion"].startswith("2.")
+    # It holds the cloud's password: its owner's only.
+    assert (tmp_path / "ws" / "etc" / "tempest.conf").stat().st_mode & 0o777 == 0o600
     listed = subprocess.run(
         [tempest_run.tempest_bin(), "run", "--list-tests", "--regex", run.test_regex],
         cwd=tmp_path / "ws",
@@ -91,7 +102,7 @@ def test_an_admin_entry_makes_dynamic_credentials(tmp_path, monkeypatch):
     assert auth["use_dynamic_credentials"] == "true"
     assert (auth["admin_username"], auth["admin_project_name"]) == ("demo", "demo")
     assert not (tmp_path / "ws" / "etc" / "accounts.yaml").exists()
-    assert tempest_run.concurrency(conf_path) == 2
+    assert tempest_conf.concurrency(conf_path) == 2
 
 
 def test_a_devstack_tempest_conf_gets_the_plugin_settings(tmp_path, monkeypatch):
@@ -124,7 +135,7 @@ def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     calls = []
 
-    def up(layout, say):
+    def up(layout, say, nova_source=None):
         calls.append(layout.root)
         raise CloudError("keystone did not answer within 90s")
 
