@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import functools
 import re
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -32,6 +29,7 @@ from container_ci.errors import BadInput
 from container_ci.scenarios import catalogue
 from container_ci.scenarios.loader import load_capabilities
 from container_ci.scenarios.model import COMPUTE_API_FEATURES, OPERATIONS, compute_driver_row
+from container_ci.stestr_listing import list_tests
 from container_ci.yaml_source import dotted, line_of, load_yaml
 
 SUITE_REGEX = r"^tempest\.api\.compute\."
@@ -175,23 +173,10 @@ def upstream_tests() -> tuple[str, ...]:
     import tempest
 
     top_dir = Path(tempest.__file__).resolve().parent.parent
-    with tempfile.TemporaryDirectory(prefix="cci-upstream-list-") as scratch:
-        Path(scratch, ".stestr.conf").write_text(
-            f"[DEFAULT]\ntest_path={top_dir / 'tempest' / 'test_discover'}\ntop_dir={top_dir}\n"
-        )
-        for command in (["init"], ["list", SUITE_REGEX]):  # `list` wants a repository
-            done = subprocess.run(
-                [sys.executable, "-m", "stestr", *command],
-                cwd=scratch,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0:
-                break
-    if done.returncode != 0:
-        raise BadInput(f"stestr could not list Tempest's tests: {done.stderr.strip()[-400:]}")
-    return tuple(line for line in done.stdout.split() if line.startswith("tempest.api.compute."))
+    listed = list_tests(
+        top_dir / "tempest" / "test_discover", top_dir, SUITE_REGEX, "Tempest's tests"
+    )
+    return tuple(test for test in listed if test.startswith("tempest.api.compute."))
 
 
 def problems(path: Path | None = None) -> list[str]:

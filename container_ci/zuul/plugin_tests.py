@@ -13,7 +13,6 @@ import json
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from container_ci.errors import BadInput
@@ -21,6 +20,7 @@ from container_ci.repository import Repository
 from container_ci.scenarios import catalogue
 from container_ci.scenarios.loader import load_capabilities
 from container_ci.scenarios.model import compute_driver_row
+from container_ci.stestr_listing import list_tests
 
 TEST_PATH = "tempest_plugin/tests"
 
@@ -52,24 +52,8 @@ def plugin_root() -> Path:
 def listed_tests() -> tuple[str, ...]:
     """`stestr list` of the plugin's tests: full ids, attributes included."""
     root = plugin_root()
-    with tempfile.TemporaryDirectory(prefix="cci-stestr-") as scratch:
-        # A scratch stestr project: `stestr list` wants a repository.
-        Path(scratch, ".stestr.conf").write_text(
-            f"[DEFAULT]\ntest_path={root / TEST_PATH}\ntop_dir={root}\n"
-        )
-        for command in (["init"], ["list"]):
-            done = subprocess.run(
-                [sys.executable, "-m", "stestr", *command],
-                cwd=scratch,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0:
-                break
-    if done.returncode != 0:
-        raise BadInput(f"stestr could not list the plugin's tests: {done.stderr.strip()[-400:]}")
-    return tuple(line for line in done.stdout.split() if line.startswith("tempest_plugin."))
+    listed = list_tests(root / TEST_PATH, root, "", "the plugin's tests")
+    return tuple(test for test in listed if test.startswith("tempest_plugin."))
 
 
 @functools.cache
