@@ -12,6 +12,7 @@ that was already up before the session (a developer's) is used and left up."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -74,20 +75,19 @@ NOTHING = {
 }  # fmt: skip
 
 
-# Whether a cloud was up before this module's tests (a developer's): left up.
-BEFORE: dict[str, bool] = {}
-
-
 @pytest.fixture(scope="module")
 def local_cloud() -> Iterator[Layout]:
     layout = Layout.default()
-    was_up = BEFORE["up"] = len(running(layout)) == len(SERVICES)
+    was_up = len(running(layout)) == len(SERVICES)
     up = run_cli("cloud", "up", timeout=900)
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     try:
         yield layout
     finally:
-        if not was_up:
+        if was_up:  # a developer's cloud, taken down by the last tests: back up
+            again = run_cli("cloud", "up", timeout=900)
+            assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+        else:
             down = run_cli("cloud", "down", timeout=900)
             assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
             assert leftovers(layout) == NOTHING
@@ -185,15 +185,30 @@ def test_an_upstream_slice_with_networking_passes(local_cloud: Layout, tmp_path:
 
 def test_down_leaves_nothing_behind(local_cloud: Layout):
     """Processes, bridges, veths, namespaces, OVS's socket, loop devices,
-    domains: none remain. A cloud that was up before the session is
-    brought up again afterwards."""
+    domains: none remain."""
     down = run_cli("cloud", "down", timeout=900)
     assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
-    try:
-        assert leftovers(local_cloud) == NOTHING
-    finally:
-        if BEFORE["up"]:
-            assert run_cli("cloud", "up", timeout=900).returncode == 0
+    assert leftovers(local_cloud) == NOTHING
+
+
+def test_up_refuses_an_ovs_it_did_not_start_and_leaves_nothing(local_cloud: Layout):
+    """Something else listens on OVS's socket (as Debian's openvswitch-switch
+    service would): one line, exit 3, and what that `up` started (MariaDB,
+    RabbitMQ) is stopped again."""
+    assert running(local_cloud) == [], "the previous test took the cloud down"
+    network.OVS_RUN.mkdir(parents=True, exist_ok=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as other:
+        other.bind(str(network.OVSDB_SOCKET))
+        other.listen()
+        try:
+            up = run_cli("cloud", "up", timeout=900)
+        finally:
+            network.OVSDB_SOCKET.unlink()
+    assert up.returncode == 3, up.stdout[-2000:] + up.stderr[-2000:]
+    assert up.stderr.strip().count("\n") == 0, up.stderr
+    assert "an Open vSwitch this cloud did not start" in up.stderr
+    assert "stopping what this `up` started" in up.stdout
+    assert leftovers(local_cloud) == NOTHING
 
 
 def subunit_results(path: Path) -> dict[str, str]:
