@@ -178,16 +178,16 @@ def run_tempest(
 def bring_up_local_cloud(
     cloud: CloudOptions, say: Callable[[str], None], nova_source: Path | None = None
 ) -> CloudOptions:
-    """`cloud up` (idempotent) for a run that named no cloud: its clouds.yaml
-    entry, and its network unless the run named another (servers get a port
-    there and Tempest logs in to them)."""
-    from container_ci.cloud import lifecycle, network
+    """`cloud up` (idempotent) for a run that named no cloud, and its
+    clouds.yaml entry. The network is the run's (by default the cloud's
+    own, `commands.options.default_network`): servers get a port there and
+    Tempest logs in to them."""
+    from container_ci.cloud import lifecycle
     from container_ci.cloud.layout import CLOUD_NAME, Layout
 
     say("no cloud named: using the local cloud (container-ci cloud up)")
     lifecycle.up(Layout.default(), say, nova_source)
-    chosen = network.NETWORK if cloud.network == "none" else cloud.network
-    return replace(cloud, cloud=CLOUD_NAME, network=chosen)
+    return replace(cloud, cloud=CLOUD_NAME)
 
 
 def _record(subunit: Path, db_url: str | None, job: str, say: Callable[[str], None]) -> None:

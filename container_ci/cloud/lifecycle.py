@@ -116,12 +116,24 @@ def _up(layout: Layout, say: Say, nova_source: Path | None, started: list[Servic
         created += bootstrap.ensure_network(layout, state)
         if created:
             say(f"registered {', '.join(created)}")
+        if any(service.name == "nova-compute" for service in started):
+            _delete_leftover_servers(layout, say)
     except OSError as exc:  # a file or a program of the stack: one line, never a traceback
         raise CloudError(str(exc)) from exc
     except (SDKException, ClientException) as exc:  # an API of the cloud answered wrongly
         raise CloudError(f"{type(exc).__name__}: {exc}") from exc
     path = clouds_yaml.write_entry(layout, state.password)
     say(f"up: every service answers; clouds.yaml entry {CLOUD_NAME} in {path}")
+
+
+def _delete_leftover_servers(layout: Layout, say: Say) -> None:
+    """Servers found when Nova was just started here: `down` deletes every
+    server, so these are what a run left when the cloud stopped without it
+    (a crash, the machine restarted). Their domains are gone or stale; left,
+    they would be the next run's surprise (a test that lists servers)."""
+    deleted = delete_servers(layout)
+    if deleted:
+        say(f"deleted {deleted} server(s) left from before the cloud last stopped without `down`")
 
 
 def _ensure_running(layout: Layout, service: Service, say: Say) -> bool:

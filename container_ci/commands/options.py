@@ -83,8 +83,9 @@ def add_cloud_options(parser: argparse.ArgumentParser) -> None:
     cloud.add_argument("--flavor", default="", help="flavor name or id (default: the smallest)")
     cloud.add_argument(
         "--network",
-        default="none",
-        help="'none' (no network, microversion 2.37), 'auto', or a network name or id",
+        default="",
+        help="'none' (no network, microversion 2.37), 'auto', or a network name or id "
+        "(default: the local cloud's cci-net on the local cloud, else 'none')",
     )
     cloud.add_argument(
         "--image",
@@ -101,10 +102,22 @@ def cloud_options(args: argparse.Namespace, cloud: str | None = None) -> CloudOp
     """The cloud options of `add_cloud_options`; `cloud` overrides --cloud."""
     from container_ci.targets.cloud import DEFAULT_IMAGES, CloudOptions
 
+    name = args.cloud if cloud is None else cloud
     return CloudOptions(
-        cloud=args.cloud if cloud is None else cloud,
+        cloud=name,
         compute_driver=args.compute_driver,
         flavor=args.flavor,
-        network=args.network,
+        network=args.network or default_network(name),
         images={**DEFAULT_IMAGES, **dict(args.image)},
     )
+
+
+def default_network(cloud: str) -> str:
+    """The local cloud's network on the local cloud (named, or none named:
+    `tempest` brings it up), else none. A port matters on libvirt LXC: Nova
+    gives a server without one no network namespace of its own, so it
+    shares the host's (its domain has no <privnet/>)."""
+    from container_ci.cloud.layout import CLOUD_NAME
+    from container_ci.cloud.network import NETWORK
+
+    return NETWORK if cloud in ("", CLOUD_NAME) else "none"

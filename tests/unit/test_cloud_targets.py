@@ -150,3 +150,25 @@ def test_unknown_cloud_is_bad_input(cloud, tmp_path):
     )  # fmt: skip
     assert done.returncode == 2
     assert "cloud 'nope'" in done.stderr
+
+
+def test_servers_get_a_port_on_the_local_cloud_unless_told(monkeypatch):
+    """On the local cloud (named, or none named) servers get a port on its
+    network: a libvirt LXC server without one shares the host's network
+    namespace. Elsewhere the default stays no network (any cloud has it)."""
+    import argparse
+
+    from container_ci.commands.options import add_cloud_options, cloud_options
+
+    monkeypatch.delenv("OS_CLOUD", raising=False)
+    parser = argparse.ArgumentParser()
+    add_cloud_options(parser)
+
+    def network(*argv: str) -> str:
+        return cloud_options(parser.parse_args(argv)).network
+
+    assert network() == "cci-net"
+    assert network("--cloud", "container-ci-local") == "cci-net"
+    assert network("--cloud", "devstack") == "none"
+    assert network("--cloud", "container-ci-local", "--network", "none") == "none"
+    assert network("--cloud", "devstack", "--network", "private") == "private"
