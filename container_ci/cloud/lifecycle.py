@@ -296,10 +296,12 @@ def _stop_strays(layout: Layout, say: Say, marker: str | None = None) -> None:
 
 def _remove_data_plane(layout: Layout, say: Say) -> None:
     """What the DHCP agent left running (dnsmasq, haproxy: their command
-    lines name Neutron's state dir), its namespaces, then the bridges with
+    lines name Neutron's state dir), its ports' veths and namespaces, then the bridges with
     every port on them. Only those: RabbitMQ's and the databases' children
     are strays too until their own service stops them."""
     _stop_strays(layout, say, marker=str(layout.data / "neutron"))
+    for device in network.remove_dhcp_veths(layout):
+        say(f"removed DHCP port device {device}")
     for namespace in network.remove_namespaces(layout):
         say(f"removed namespace {namespace}")
     for bridge in network.remove_bridges():

@@ -175,6 +175,27 @@ def dhcp_namespaces(layout: Layout) -> list[str]:
     return sorted(f"qdhcp-{network}" for network in networks if f"qdhcp-{network}" in names)
 
 
+def remove_dhcp_veths(layout: Layout) -> list[str]:
+    """The host ends of the DHCP ports' veths (`ovs_use_veth`: `tapX` here,
+    `ns-X` in the network's namespace, named in the agent's `interface`
+    file). Deleting the namespace is not enough: the kernel destroys it,
+    and the veth with it, only when its last reference goes, and measured
+    here the host end stayed for a minute or more after `down` (no process
+    was left in it). Deleting one end deletes both, at once."""
+    served = layout.data / "neutron" / "dhcp"
+    removed = []
+    for interface in sorted(served.glob("*/interface")):
+        inside = interface.read_text().strip()
+        if not inside.startswith("ns-"):
+            continue
+        host_end = "tap" + inside.removeprefix("ns-")
+        if (Path("/sys/class/net") / host_end).exists():
+            with contextlib.suppress(CloudError):
+                _run(["ip", "link", "delete", host_end], f"ip link delete {host_end}")
+                removed.append(host_end)
+    return removed
+
+
 def remove_namespaces(layout: Layout) -> list[str]:
     removed = []
     for namespace in dhcp_namespaces(layout):

@@ -229,6 +229,26 @@ def test_an_upstream_slice_with_networking_passes(local_cloud: Layout, tmp_path:
         assert not any(excluded in test for test in results), excluded
 
 
+def test_up_deletes_the_servers_a_crash_left(local_cloud: Layout):
+    """A cloud that stopped without `down` (a crash, the machine restarted)
+    keeps its servers in Nova's database, SHUTOFF, their domains gone; the
+    next `up` deletes them. Here Keystone stops first, so `down` cannot ask
+    Nova to delete anything and stops the rest as a crash would leave it."""
+    created = openstack(
+        local_cloud, "server", "create", "--image", "cci-guest-base", "--flavor", "cci.tiny",
+        "--network", network.NETWORK, "--wait", "cci-test-left-by-a-crash",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    processes.stop(local_cloud.pidfile("keystone"), timeout=30)
+    down = run_cli("cloud", "down", timeout=900)
+    assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
+    assert "deleted" not in down.stdout
+    up = run_cli("cloud", "up", timeout=900)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    assert "server(s) left from before the cloud last stopped without `down`" in up.stdout
+    assert server_ids(local_cloud) == set()
+
+
 def test_down_leaves_nothing_behind(local_cloud: Layout):
     """Processes, bridges, veths, namespaces, OVS's socket, loop devices,
     domains: none remain."""
