@@ -23,9 +23,10 @@ from openstack.identity.v3.user import User
 from openstack.image.v2._proxy import Proxy as ImageV2
 
 from container_ci.cloud import guest_image, mariadb, network, processes
-from container_ci.cloud.configs import SERVICE_USERS
+from container_ci.cloud.configs import COMPUTE_HOST, SERVICE_USERS
 from container_ci.cloud.install import SERVICE_PACKAGES
 from container_ci.cloud.layout import REGION, Layout
+from container_ci.cloud.services import queue_consumers
 from container_ci.errors import CloudError
 from container_ci.provision import rootfs
 
@@ -36,6 +37,7 @@ DEMO_PROJECT = "cci-demo"
 DEMO_USER = "cci-demo"
 GUEST_HASH = "container_ci_guest_hash"  # image property: which guest build it is
 NOVA_RPC_SERVICES = ("nova-conductor", "nova-scheduler", "nova-compute")
+COMPUTE_QUEUE = f"compute.{COMPUTE_HOST}"  # the queue nova-compute consumes, by host
 CATALOG = (
     # service name, type, port key, path
     ("keystone", "identity", "keystone", "/v3"),
@@ -250,17 +252,24 @@ def nova_services_up(connection: Connection) -> dict[str, bool]:
 
 
 def wait_for_compute_node(layout: Layout, state: CloudState, timeout: float = 120) -> str:
-    """Until nova-compute's resource provider is in Placement and Nova's own
+    """Until nova-compute's resource provider is in Placement, Nova's own
     service list reports conductor, scheduler and compute up (a compute just
     restarted counts as down until its first heartbeat, and the scheduler
-    then finds no host); then map the host into cell1 (discover_hosts)."""
+    then finds no host), and nova-compute consumes its own RPC queue; then
+    map the host into cell1 (discover_hosts).
+
+    The queue: nova-compute starts its RPC server only after `init_host`,
+    which already registers the resource provider, and a message cast to a
+    queue that does not exist yet is dropped. Measured: the service list
+    still said up from the previous compute's heartbeat, a server deleted at
+    once stayed `deleting` for good (and a boot would stay BUILD)."""
     connection = admin_connection(layout, state)
     deadline = time.monotonic() + timeout
     while True:
         providers = list(connection.placement.resource_providers())
         services = nova_services_up(connection)
         down = [name for name in NOVA_RPC_SERVICES if not services.get(name)]
-        if providers and not down:
+        if providers and not down and queue_consumers(layout, COMPUTE_QUEUE):
             break
         if processes.read_pid(layout.pidfile("nova-compute")) is None:
             raise CloudError(
@@ -269,6 +278,8 @@ def wait_for_compute_node(layout: Layout, state: CloudState, timeout: float = 12
             )
         if time.monotonic() > deadline:
             missing = "no resource provider in placement" if not providers else ""
+            if not missing and not down:
+                missing = f"no consumer on its RPC queue {COMPUTE_QUEUE}"
             raise CloudError(
                 f"nova-compute not ready within {timeout:g}s: "
                 f"{missing or 'not up in nova: ' + ', '.join(down)} "

@@ -134,6 +134,18 @@ def rabbitmqctl(layout: Layout, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def queue_consumers(layout: Layout, queue: str) -> int:
+    """How many consumers RabbitMQ's `queue` has (0 when it does not exist)."""
+    listed = rabbitmqctl(
+        layout, "list_queues", "--quiet", "--no-table-headers", "name", "consumers"
+    )
+    for line in listed.stdout.splitlines():
+        name, _, count = line.partition("\t")
+        if name == queue and count.strip().isdigit():
+            return int(count)
+    return 0
+
+
 def ensure_rabbitmq_user(layout: Layout, password: str) -> None:
     """The `cci` user with the current password and every permission on `/`
     (its default_user setting only applies to a node's very first boot)."""
