@@ -161,13 +161,18 @@ class ServicesClient(ContainerServiceClient):
     def disable_service(
         self, host: str, binary: str = "zun-compute", disabled_reason: str | None = None
     ) -> rest_client.ResponseBody:
-        """Declare `host` full: the scheduler places no new container there."""
-        body = {"host": host, "binary": binary}
-        if disabled_reason:
-            body["disabled_reason"] = disabled_reason
-        resp, body = self.put("v1/services/disable", json.dumps(body))
+        """Declare `host` full: the scheduler places no new container there.
+
+        The arguments go in the query string, where Zun reads them
+        (`zun_services.py`: `validate_query_param`, `**kwargs`) and
+        python-zunclient sends them; its API reference says body, and a
+        body-only call is a 500."""
+        params = {"host": host, "binary": binary, "disabled_reason": disabled_reason or None}
+        resp, body = self.put(self._url("v1/services/disable", params), "")
         return self._json(resp, body, schema.update_service)
 
     def enable_service(self, host: str, binary: str = "zun-compute") -> rest_client.ResponseBody:
-        resp, body = self.put("v1/services/enable", json.dumps({"host": host, "binary": binary}))
+        """Undo `disable_service` (query parameters, as there)."""
+        params = {"host": host, "binary": binary}
+        resp, body = self.put(self._url("v1/services/enable", params), "")
         return self._json(resp, body, schema.update_service)
