@@ -10,8 +10,10 @@ import json
 import os
 import secrets
 import subprocess
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,97 +74,94 @@ class CloudState:
             json.dump(self.__dict__, handle, indent=2)
 
 
+_MANAGE_LOG = threading.Lock()  # the schema chains run at once; one log
+
+
 def _manage(layout: Layout, *argv: str) -> None:
+    """One of the services' manage commands, its output appended to the
+    `manage` log in one piece (they run concurrently)."""
     log = layout.logfile("manage")
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [str(layout.bin(argv[0])), *argv[1:]]
-    with open(log, "a") as handle:
-        handle.write(f"\n--- {' '.join(command)}\n")
-        handle.flush()
-        done = subprocess.run(
-            command, stdout=handle, stderr=subprocess.STDOUT, check=False, cwd=layout.root
-        )
+    done = subprocess.run(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        check=False,
+        cwd=layout.root,
+    )
+    with _MANAGE_LOG, open(log, "a") as handle:
+        handle.write(f"\n--- {' '.join(command)}\n{done.stdout}")
     if done.returncode != 0:
-        tail = log.read_text(errors="replace").strip().splitlines()[-1:]
+        tail = done.stdout.strip().splitlines()[-1:]
         raise CloudError(
             f"{' '.join(argv[:3])} exited {done.returncode}: {' '.join(tail)[:300]} (log: {log})"
         )
 
 
 def create_schemas(layout: Layout, state: CloudState, say: Callable[[str], None]) -> bool:
-    """Every database, at the installed releases' schema. Skipped when done for these pins."""
+    """Every database, at the installed releases' schema. Skipped when done
+    for these pins. The five services' chains run at once: each is
+    independent of the others, and one after another they took 30 s of a
+    cold `up`."""
     mariadb.create_databases(layout, state.password)
     stamp = "\n".join(SERVICE_PACKAGES)
     if state.schema_for == stamp:
         return False
-    etc = layout.etc
-    keystone = ["--config-file", str(etc / "keystone" / "keystone.conf")]
     say("creating the databases (keystone, placement, glance, neutron, nova)")
-    _manage(layout, "keystone-manage", *keystone, "db_sync")
-    for setup in ("fernet_setup", "credential_setup"):
-        _manage(
-            layout,
-            "keystone-manage",
-            *keystone,
-            setup,
-            "--keystone-user",
-            "root",
-            "--keystone-group",
-            "root",
-        )
-    _manage(
-        layout,
-        "keystone-manage",
-        *keystone,
-        "bootstrap",
-        "--bootstrap-password",
-        state.password,
-        "--bootstrap-admin-url",
-        layout.url("keystone", "/v3"),
-        "--bootstrap-public-url",
-        layout.url("keystone", "/v3"),
-        "--bootstrap-internal-url",
-        layout.url("keystone", "/v3"),
-        "--bootstrap-region-id",
-        REGION,
-    )
-    _manage(
-        layout,
-        "placement-manage",
-        "--config-file",
-        str(etc / "placement" / "placement.conf"),
-        "db",
-        "sync",
-    )
-    _manage(
-        layout, "glance-manage", "--config-file", str(etc / "glance" / "glance-api.conf"), "db_sync"
-    )
-    _manage(
-        layout,
-        "neutron-db-manage",
-        "--config-file",
-        str(etc / "neutron" / "neutron.conf"),
-        "--config-file",
-        str(etc / "neutron" / "plugins" / "ml2" / "ml2_conf.ini"),
-        "upgrade",
-        "heads",
-    )
-    nova = ["--config-file", str(etc / "nova" / "nova.conf")]
-    _manage(layout, "nova-manage", *nova, "api_db", "sync")
-    _manage(
-        layout,
-        "nova-manage",
-        *nova,
-        "cell_v2",
-        "map_cell0",
-        "--database_connection",
-        layout.database_url("nova_cell0", state.password),
-    )
-    _manage(layout, "nova-manage", *nova, "cell_v2", "create_cell", "--name", "cell1")
-    _manage(layout, "nova-manage", *nova, "db", "sync")
+    chains = _schema_chains(layout, state)
+    with ThreadPoolExecutor(max_workers=len(chains)) as pool:
+        running = [pool.submit(_run_chain, layout, chain) for chain in chains]
+        for future in running:
+            future.result()  # the first failure, once every chain has ended
     state.schema_for = stamp
     state.save(layout)
     return True
+
+
+def _run_chain(layout: Layout, chain: list[tuple[str, ...]]) -> None:
+    for argv in chain:
+        _manage(layout, *argv)
+
+
+def _schema_chains(layout: Layout, state: CloudState) -> list[list[tuple[str, ...]]]:
+    """Per service, its manage commands in order."""
+    etc = layout.etc
+    keystone = ("--config-file", str(etc / "keystone" / "keystone.conf"))
+    as_root = ("--keystone-user", "root", "--keystone-group", "root")
+    keystone_url = layout.url("keystone", "/v3")
+    nova = ("--config-file", str(etc / "nova" / "nova.conf"))
+    return [
+        [
+            ("keystone-manage", *keystone, "db_sync"),
+            ("keystone-manage", *keystone, "fernet_setup", *as_root),
+            ("keystone-manage", *keystone, "credential_setup", *as_root),
+            ("keystone-manage", *keystone, "bootstrap",
+             "--bootstrap-password", state.password,
+             "--bootstrap-admin-url", keystone_url,
+             "--bootstrap-public-url", keystone_url,
+             "--bootstrap-internal-url", keystone_url,
+             "--bootstrap-region-id", REGION),
+        ],
+        [("placement-manage", "--config-file", str(etc / "placement" / "placement.conf"),
+          "db", "sync")],
+        [("glance-manage", "--config-file", str(etc / "glance" / "glance-api.conf"), "db_sync")],
+        [
+            ("neutron-db-manage",
+             "--config-file", str(etc / "neutron" / "neutron.conf"),
+             "--config-file", str(etc / "neutron" / "plugins" / "ml2" / "ml2_conf.ini"),
+             "upgrade", "heads"),
+        ],
+        [
+            ("nova-manage", *nova, "api_db", "sync"),
+            ("nova-manage", *nova, "cell_v2", "map_cell0",
+             "--database_connection", layout.database_url("nova_cell0", state.password)),
+            ("nova-manage", *nova, "cell_v2", "create_cell", "--name", "cell1"),
+            ("nova-manage", *nova, "db", "sync"),
+        ],
+    ]  # fmt: skip
 
 
 def admin_connection(layout: Layout, state: CloudState) -> Connection:
