@@ -163,10 +163,11 @@ class ServicesClient(ContainerServiceClient):
     ) -> rest_client.ResponseBody:
         """Declare `host` full: the scheduler places no new container there.
 
-        The arguments go in the query string, where Zun reads them
-        (`zun_services.py`: `validate_query_param`, `**kwargs`) and
-        python-zunclient sends them; its API reference says body, and a
-        body-only call is a 500."""
+        The arguments go in the query string: Zun validates them there
+        (`zun_services.py`: `validate_query_param`) and python-zunclient
+        sends them so; its API reference says body. Tried on a real Zun
+        18.0.0, both forms were accepted and applied, but only the query
+        string is checked against Zun's schema."""
         params = {"host": host, "binary": binary, "disabled_reason": disabled_reason or None}
         resp, body = self.put(self._url("v1/services/disable", params), "")
         return self._json(resp, body, schema.update_service)
