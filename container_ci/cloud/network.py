@@ -163,10 +163,14 @@ def remove_bridges() -> list[str]:
     return removed
 
 
+def _dhcp_state(layout: Layout) -> Path:
+    """The DHCP agent's state dir: a directory per network it served."""
+    return layout.data / "neutron" / "dhcp"
+
+
 def dhcp_namespaces(layout: Layout) -> list[str]:
-    """The namespaces of networks this cloud's DHCP agent served (its state
-    dir has a directory per network) that still exist."""
-    served = layout.data / "neutron" / "dhcp"
+    """The namespaces of networks this cloud's DHCP agent served that still exist."""
+    served = _dhcp_state(layout)
     networks = {path.name for path in served.iterdir()} if served.is_dir() else set()
     listed = subprocess.run(
         ["ip", "-json", "netns", "list"], capture_output=True, text=True, check=False
@@ -182,9 +186,8 @@ def remove_dhcp_veths(layout: Layout) -> list[str]:
     and the veth with it, only when its last reference goes, and measured
     here the host end stayed for a minute or more after `down` (no process
     was left in it). Deleting one end deletes both, at once."""
-    served = layout.data / "neutron" / "dhcp"
     removed = []
-    for interface in sorted(served.glob("*/interface")):
+    for interface in sorted(_dhcp_state(layout).glob("*/interface")):
         inside = interface.read_text().strip()
         if not inside.startswith("ns-"):
             continue

@@ -158,10 +158,10 @@ def test_hosts_and_declaring_a_host_full():
     assert not disable["body"] and not enable["body"]
 
 
-def test_a_member_sees_no_host():
+def test_a_member_sees_no_host(containers):
     """Zun strips `host` from a container for a non-admin (policy
     container:get_one:host is admin-only): the schema must not require it."""
-    client, transport = make(ContainersClient)
+    client, transport = containers
     shown = samples.container()
     del shown["host"]
     transport.answer(200, shown)
