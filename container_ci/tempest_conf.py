@@ -23,6 +23,7 @@ from container_ci.scenarios import catalogue
 from container_ci.scenarios.loader import load_capabilities
 from container_ci.scenarios.model import TEMPEST_FLAG_OF_OPERATIONS, compute_driver_row
 from container_ci.targets.cloud import CloudOptions, authorized_connection, cloud_region, reaching
+from container_ci.targets.container_service import CONTAINER_IMAGES
 
 if TYPE_CHECKING:
     from openstack.connection import Connection
@@ -47,12 +48,19 @@ PROJECT_NETWORK_CIDR = "203.0.113.0/24"
 GUEST_SSH_USER = "root"
 
 
+# The container service's image: the guest image as a `docker save` tarball
+# in Glance (container format docker), as `cloud up --with container-service`
+# registers it (cloud/zun.py); the plugin's option defaults to it too.
+CONTAINER_IMAGE = CONTAINER_IMAGES["base"]
+
+
 def plugin_settings(suite: str, compute_driver: str) -> Sections:
     return {
         "container_ci": {
             "compute_driver": compute_driver,
             "capabilities_file": str(catalogue.default_matrix()),
             "container_service_available": str(suite == "container-service").lower(),
+            "image": CONTAINER_IMAGE,
         }
     }
 

@@ -139,7 +139,8 @@ def run_tempest(
     (default: tempest-DRIVER). Returns tempest's exit code (3 when no
     results came out of it)."""
     if run.local_cloud:
-        run = replace(run, cloud=bring_up_local_cloud(run.cloud, say, run.nova_source))
+        components = frozenset({"container-service"} if run.suite == "container-service" else ())
+        run = replace(run, cloud=bring_up_local_cloud(run.cloud, say, run.nova_source, components))
     workers = run.concurrency or tempest_conf.concurrency(write_config(run))
     if run.suite == "upstream-compute" and run.exclude_list is None:
         from container_ci import upstream_tempest
@@ -176,7 +177,10 @@ def run_tempest(
 
 
 def bring_up_local_cloud(
-    cloud: CloudOptions, say: Callable[[str], None], nova_source: Path | None = None
+    cloud: CloudOptions,
+    say: Callable[[str], None],
+    nova_source: Path | None = None,
+    components: frozenset[str] = frozenset(),
 ) -> CloudOptions:
     """`cloud up` (idempotent) for a run that named no cloud, and its
     clouds.yaml entry. The network is the run's (by default the cloud's
@@ -186,7 +190,7 @@ def bring_up_local_cloud(
     from container_ci.cloud.layout import CLOUD_NAME, Layout
 
     say("no cloud named: using the local cloud (container-ci cloud up)")
-    lifecycle.up(Layout.default(), say, nova_source)
+    lifecycle.up(Layout.default(), say, nova_source, components)
     return replace(cloud, cloud=CLOUD_NAME)
 
 

@@ -56,8 +56,10 @@ ContainerCIGroup = [
     cfg.IntOpt("build_interval", default=1, help="Seconds between status checks."),
     cfg.StrOpt(
         "image",
-        default="cirros",
-        help="Image the container service tests run (its name in the service's image driver).",
+        default="cci-guest-base-docker",
+        help="Image the container service tests run (its name in the service's image driver; "
+        "the default is the guest image `container-ci cloud up --with container-service` puts "
+        "in Glance as a `docker save` tarball).",
     ),
     cfg.StrOpt(
         "missing_image",

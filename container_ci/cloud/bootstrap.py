@@ -24,7 +24,7 @@ from openstack.identity.v3.project import Project
 from openstack.identity.v3.user import User
 from openstack.image.v2._proxy import Proxy as ImageV2
 
-from container_ci.cloud import guest_image, mariadb, network, processes
+from container_ci.cloud import guest_image, mariadb, network, processes, zun
 from container_ci.cloud.configs import COMPUTE_HOST, SERVICE_USERS
 from container_ci.cloud.install import SERVICE_PACKAGES
 from container_ci.cloud.layout import REGION, Layout
@@ -56,6 +56,7 @@ class CloudState:
 
     password: str
     schema_for: str = ""  # the pin list the schemas were created for
+    zun_schema_for: str = ""  # the same, for the container service's database
 
     @classmethod
     def load_or_create(cls, layout: Layout) -> CloudState:
@@ -189,7 +190,7 @@ def _identity(connection: Connection) -> IdentityV3:
     return identity
 
 
-def _image(connection: Connection) -> ImageV2:
+def image_api(connection: Connection) -> ImageV2:
     """openstacksdk's image v2 API (the local Glance serves v2 only)."""
     image = connection.image
     if not isinstance(image, ImageV2):
@@ -197,8 +198,14 @@ def _image(connection: Connection) -> ImageV2:
     return image
 
 
-def register_services(layout: Layout, state: CloudState) -> list[str]:
-    """Service project and users, the catalogue, and a member user for tests."""
+def register_services(
+    layout: Layout, state: CloudState, components: frozenset[str] = frozenset()
+) -> list[str]:
+    """Service project and users, the catalogue, and a member user for tests;
+    with the container service, its users (zun, kuryr) and its entry."""
+    with_zun = zun.COMPONENT in components
+    users = SERVICE_USERS + (zun.SERVICE_USERS if with_zun else ())
+    catalog = CATALOG + ((zun.CATALOG_ENTRY,) if with_zun else ())
     created: list[str] = []
     identity = _identity(admin_connection(layout, state))
     service_project = _project(identity, "service", created)
@@ -206,13 +213,13 @@ def register_services(layout: Layout, state: CloudState) -> list[str]:
     admin_role = identity.find_role("admin", ignore_missing=False)
     member_role = identity.find_role("member", ignore_missing=False)
     service_role = identity.find_role("service") or identity.create_role(name="service")
-    for name in SERVICE_USERS:
+    for name in users:
         user = _user(identity, name, state.password, created)
         for role in (admin_role, service_role):
             identity.assign_project_role_to_user(service_project, user, role)
     demo = _user(identity, DEMO_USER, state.password, created)
     identity.assign_project_role_to_user(demo_project, demo, member_role)
-    for name, kind, port, path in CATALOG:
+    for name, kind, port, path in catalog:
         service = identity.find_service(name)
         if service is None:
             service = identity.create_service(name=name, type=kind, enabled=True)
@@ -299,7 +306,7 @@ def wait_for_compute_node(layout: Layout, state: CloudState, timeout: float = 12
 def register_images_and_flavors(layout: Layout, state: CloudState) -> list[str]:
     created: list[str] = []
     connection = admin_connection(layout, state)
-    images = _image(connection)
+    images = image_api(connection)
     wanted_hash = rootfs.guest_hash()
     properties: dict[str, Any] = {GUEST_HASH: wanted_hash}
     for variant in ("base", "alt"):

@@ -19,13 +19,15 @@ SERVICE_USERS = ("glance", "placement", "neutron", "nova")
 # Nova's compute host, and the host Neutron's agents report: ports are bound by name.
 COMPUTE_HOST = "cci-local"
 # The WSGI shim gunicorn loads: oslo.config parses sys.argv, which under
-# gunicorn holds gunicorn's own options, so it is cleared before the import.
+# gunicorn holds gunicorn's own options, so it is replaced before the import
+# (by `CCI_WSGI_ARGS`, for a service that finds its config only there: Zun).
 WSGI_SHIM = '''"""Written by container-ci: serve one OpenStack WSGI app under gunicorn."""
 import importlib
 import os
+import shlex
 import sys
 
-sys.argv = sys.argv[:1]
+sys.argv = sys.argv[:1] + shlex.split(os.environ.get("CCI_WSGI_ARGS", ""))
 application = importlib.import_module(os.environ["CCI_WSGI_MODULE"]).application
 if os.environ.get("CCI_CONFIGURE_MAPPERS"):
     # Neutron's ports query names relationships that backrefs add; SQLAlchemy

@@ -59,8 +59,9 @@ def _stamp_value(nova_source: Path | None = None) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def install_packages() -> list[str]:
-    return packages.install(DEBIAN_PACKAGES)
+def install_packages(extra: tuple[str, ...] = ()) -> list[str]:
+    """The cloud's Debian packages, and those of the components it runs."""
+    return packages.install(DEBIAN_PACKAGES + extra)
 
 
 def venv_is_current(layout: Layout, nova_source: Path | None = None) -> bool:
@@ -96,9 +97,9 @@ def install_venv(
         return False
     if not layout.bin("python").exists():
         say(f"creating the services' virtualenv {layout.venv}")
-        _run([sys.executable, "-m", "venv", str(layout.venv)], "python -m venv")
+        run_step([sys.executable, "-m", "venv", str(layout.venv)], "python -m venv")
     say(f"installing {len(SERVICE_PACKAGES)} packages from PyPI into it (about a minute)")
-    _run(
+    run_step(
         [
             str(layout.bin("pip")),
             "install",
@@ -110,7 +111,7 @@ def install_venv(
     )
     if nova_source is not None:
         say(f"installing Nova from {nova_source} ({source_revision(nova_source)})")
-        _run(
+        run_step(
             [str(layout.bin("pip")), "install", "--quiet", "--disable-pip-version-check",
              str(nova_source)],
             f"pip install {nova_source}",
@@ -119,7 +120,7 @@ def install_venv(
     return True
 
 
-def _run(argv: list[str], what: str) -> None:
+def run_step(argv: list[str], what: str) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         errors = [

@@ -34,6 +34,8 @@ PORTS = {
     "epmd": 24507,
     "nova-metadata": 24508,
     "openflow": 24509,  # the OVS agent's OpenFlow controller, for its bridges
+    "zun-api": 24510,
+    "kuryr": 24511,  # kuryr-libnetwork: Docker's network plugin for the container service
 }
 
 
@@ -56,6 +58,19 @@ class Layout:
 
     def bin(self, name: str) -> Path:
         return self.venv / "bin" / name
+
+    @property
+    def zun_venv(self) -> Path:
+        """The container service's (Zun, kuryr): its pins are not Nova's."""
+        return self.root / "zun-venv"
+
+    def zun_bin(self, name: str) -> Path:
+        return self.zun_venv / "bin" / name
+
+    @property
+    def second_docker_socket(self) -> Path:
+        """The container service's second Docker Engine (host cci-zun-2)."""
+        return self._short_socket("docker-cci-zun-2.sock")
 
     @property
     def etc(self) -> Path:
@@ -82,11 +97,14 @@ class Layout:
     def mariadb_socket(self) -> Path:
         """In run/, unless that path is too long for a Unix socket (107 bytes):
         then in a directory of /tmp named after the state dir."""
-        socket = self.run / "mariadb.sock"
+        return self._short_socket("mariadb.sock")
+
+    def _short_socket(self, name: str) -> Path:
+        socket = self.run / name
         if len(str(socket)) <= 100:
             return socket
         digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"cci-cloud-{digest}" / "mariadb.sock"
+        return Path(tempfile.gettempdir()) / f"cci-cloud-{digest}" / name
 
     @property
     def run(self) -> Path:

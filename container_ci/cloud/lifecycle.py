@@ -22,13 +22,16 @@ from pathlib import Path
 from keystoneauth1.exceptions import ClientException
 from openstack.exceptions import SDKException
 
-from container_ci.cloud import bootstrap, clouds_yaml, configs, install, network, processes
+from container_ci.cloud import bootstrap, clouds_yaml, configs, install, network, processes, zun
 from container_ci.cloud.layout import CLOUD_NAME, INSTANCE_NAME_TEMPLATE, PORTS, Layout
 from container_ci.cloud.services import (
     FOUNDATIONS,
     SERVICES,
     Service,
     ensure_rabbitmq_user,
+    program_argv,
+    second_docker_exec_root,
+    services_of,
     tcp_answers,
 )
 from container_ci.errors import CloudError
@@ -58,9 +61,16 @@ def _one_at_a_time(layout: Layout, say: Say) -> Iterator[None]:
         yield
 
 
-def up(layout: Layout, say: Say = print, nova_source: Path | None = None) -> None:
+def up(
+    layout: Layout,
+    say: Say = print,
+    nova_source: Path | None = None,
+    components: frozenset[str] = frozenset(),
+) -> None:
     """Install what is missing and start every service (idempotent). Nova
-    from `nova_source`, a checkout, instead of PyPI when given. When a
+    from `nova_source`, a checkout, instead of PyPI when given; the
+    `components` (`zun.COMPONENT`) added to the cloud, as are those already
+    running (an `up` never stops what an earlier one added). When a
     service fails to start, what this call started is stopped again (and
     the data plane it made removed) before the error is raised: a failed
     `up` leaves what ran before it, nothing half-made."""
@@ -68,7 +78,7 @@ def up(layout: Layout, say: Say = print, nova_source: Path | None = None) -> Non
     with _one_at_a_time(layout, say):
         started: list[Service] = []
         try:
-            _up(layout, say, nova_source, started)
+            _up(layout, say, nova_source, started, components | running_components(layout))
         except (CloudError, KeyboardInterrupt):
             _stop_started(layout, started, say)
             raise
@@ -84,18 +94,45 @@ def _stop_started(layout: Layout, started: list[Service], say: Say) -> None:
         processes.stop(layout.pidfile(service.name), service.stop_timeout)
 
 
-def _up(layout: Layout, say: Say, nova_source: Path | None, started: list[Service]) -> None:
+def running_components(layout: Layout) -> frozenset[str]:
+    """The components some of whose processes run."""
+    return frozenset(
+        s.component
+        for s in SERVICES
+        if s.component is not None and processes.read_pid(layout.pidfile(s.name)) is not None
+    )
+
+
+def _up(
+    layout: Layout,
+    say: Say,
+    nova_source: Path | None,
+    started: list[Service],
+    components: frozenset[str],
+) -> None:
     layout.make_dirs()
-    installed = install.install_packages()
+    with_zun = zun.COMPONENT in components
+    if with_zun and not probes.docker_answers():  # the engine is the user's: never started here
+        raise CloudError(
+            "the container service needs the Docker Engine, which does not answer "
+            "(`container-ci setup` starts it)"
+        )
+    installed = install.install_packages(zun.DEBIAN_PACKAGES if with_zun else ())
     if installed:
         say(f"installed Debian packages {' '.join(installed)}")
     install.install_venv(layout, say, nova_source)
+    if with_zun:
+        zun.install_venv(layout, say)
     for line in ensure_daemon(daemons.LIBVIRTD, probes.libvirt_answers):
         say(line)
     state = bootstrap.CloudState.load_or_create(layout)
     configs.write_all(layout, state.password)
+    if with_zun:
+        zun.write_configs(layout, state.password, zun.docker_host_name())
     try:
-        for service in SERVICES:
+        for service in services_of(components):
+            if service.name == "zun-api":
+                _zun_schema(layout, state, say)
             if service.name == "keystone":  # the first that needs its database
                 bootstrap.create_schemas(layout, state, say)
             if _ensure_running(layout, service, say):
@@ -107,13 +144,15 @@ def _up(layout: Layout, say: Say, nova_source: Path | None, started: list[Servic
                 if created:
                     say(f"open vswitch: created bridges {', '.join(created)}")
             if service.name == "keystone":
-                created = bootstrap.register_services(layout, state)
+                created = bootstrap.register_services(layout, state, components)
                 if created:
                     say(f"keystone: created {', '.join(created)}")
         host = bootstrap.wait_for_compute_node(layout, state)
         say(f"nova-compute: host {host} is in placement and mapped to cell1")
         created = bootstrap.register_images_and_flavors(layout, state)
         created += bootstrap.ensure_network(layout, state)
+        if with_zun:
+            created += zun.register_images(bootstrap.admin_connection(layout, state), layout)
         if created:
             say(f"registered {', '.join(created)}")
         if any(service.name == "nova-compute" for service in started):
@@ -124,6 +163,17 @@ def _up(layout: Layout, say: Say, nova_source: Path | None, started: list[Servic
         raise CloudError(f"{type(exc).__name__}: {exc}") from exc
     path = clouds_yaml.write_entry(layout, state.password)
     say(f"up: every service answers; clouds.yaml entry {CLOUD_NAME} in {path}")
+
+
+def _zun_schema(layout: Layout, state: bootstrap.CloudState, say: Say) -> None:
+    """The container service's database, at its release's schema, once per pin list."""
+    stamp = "\n".join(zun.PACKAGES)
+    if state.zun_schema_for == stamp:
+        return
+    say("creating the container service's database (zun)")
+    zun.db_upgrade(layout)
+    state.zun_schema_for = stamp
+    state.save(layout)
 
 
 def _delete_leftover_servers(layout: Layout, say: Say) -> None:
@@ -236,7 +286,8 @@ def stray_processes(
 
 
 def _is_service(command_line: str, service: Service, layout: Layout) -> bool:
-    return " ".join(service.argv(layout)) in command_line or f"cci-{service.name}" in command_line
+    program = " ".join(program_argv(service.argv(layout)))
+    return program in command_line or f"cci-{service.name}" in command_line
 
 
 # -- down -------------------------------------------------------------------
@@ -249,6 +300,8 @@ def down(layout: Layout, say: Say = print) -> None:
 
 
 def _down(layout: Layout, say: Say) -> None:
+    if running_components(layout) or zun.PLUGIN_SPEC.exists():
+        _remove_containers(layout, say)
     if _api_up(layout):
         try:
             deleted = delete_servers(layout)
@@ -275,11 +328,46 @@ def _down(layout: Layout, say: Say) -> None:
         if pid is not None:
             say(f"{service.name}: stopped (pid {pid})")
     _stop_strays(layout, say)
+    if zun.remove_plugin_spec():
+        say(f"removed {zun.PLUGIN_SPEC}")
+    for name in zun.remove_kuryr_veths():
+        say(f"removed {name} (kuryr's, of a container gone)")
+    exec_root = second_docker_exec_root(layout)
+    if exec_root.exists():
+        shutil.rmtree(exec_root, ignore_errors=True)
+        say(f"removed {exec_root}")
     for name in _remove_domains():
         say(f"removed leftover libvirt domain {name}")
     for device in _detach_loop_devices(layout):
         say(f"detached {device}")
     say("down: no process of the local cloud runs")
+
+
+def _remove_containers(layout: Layout, say: Say) -> None:
+    """The container service's containers (through Zun while it answers,
+    so their ports go too), then whatever Zun left on either engine (its
+    `zun-` containers) and the Docker networks kuryr made, while kuryr still
+    runs to answer for them."""
+    zun_up = all(
+        processes.read_pid(layout.pidfile(name))
+        for name in ("keystone", "zun-api", "zun-compute", "kuryr-libnetwork")
+    )
+    if zun_up:
+        try:
+            deleted = zun.delete_containers(
+                bootstrap.admin_connection(layout, bootstrap.CloudState.load_or_create(layout))
+            )
+        except (CloudError, SDKException, ClientException) as exc:
+            say(f"could not delete every container through Zun: {exc}")
+        else:
+            if deleted:
+                say(f"deleted {deleted} container(s) through the container service")
+    for engine in zun.engines(layout):
+        removed, network_ids = zun.remove_leftovers(engine)
+        for name in removed:
+            say(f"removed {name}")
+        if network_ids and processes.read_pid(layout.pidfile("mariadb")):
+            zun.forget_networks(layout, network_ids)
 
 
 def _stop(layout: Layout, service: Service) -> int | None:
@@ -413,11 +501,12 @@ class ServiceStatus:
 
 
 def status(layout: Layout) -> list[ServiceStatus]:
-    """Each service: the API ones answer on their port; the RPC-only Nova
-    services are healthy when Nova's own service list reports them up."""
+    """Each service (those of a component only when it runs): the API ones
+    answer on their port; the RPC-only Nova services are healthy when Nova's
+    own service list reports them up, the zun-computes when Zun's does."""
     rows = []
     reported = _nova_services_up(layout)
-    for service in SERVICES:
+    for service in services_of(running_components(layout)):
         pid = processes.read_pid(layout.pidfile(service.name))
         port = PORTS[service.port] if service.port else None
         if pid is None:

@@ -11,7 +11,16 @@ import subprocess
 from container_ci.cloud.layout import Layout
 from container_ci.errors import CloudError
 
-DATABASES = ("keystone", "placement", "glance", "neutron", "nova_api", "nova_cell0", "nova_cell1")
+DATABASES = (
+    "keystone",
+    "placement",
+    "glance",
+    "neutron",
+    "nova_api",
+    "nova_cell0",
+    "nova_cell1",
+    "zun",
+)
 USER = "cci"
 
 
@@ -74,6 +83,11 @@ def create_databases(layout: Layout, password: str) -> None:
         f"CREATE USER IF NOT EXISTS '{USER}'@'localhost' IDENTIFIED BY '{password}'",
         f"GRANT ALL PRIVILEGES ON *.* TO '{USER}'@'localhost'",
     ]
+    execute(layout, statements, "creating the databases")
+
+
+def execute(layout: Layout, statements: list[str], what: str) -> None:
+    """SQL statements as MariaDB's root, over the cloud's socket."""
     done = subprocess.run(
         [
             "mariadb",
@@ -87,4 +101,4 @@ def create_databases(layout: Layout, password: str) -> None:
         check=False,
     )
     if done.returncode != 0:
-        raise CloudError(f"creating the databases failed: {done.stderr.strip()}")
+        raise CloudError(f"{what} failed: {done.stderr.strip()}")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from container_ci.cloud import mariadb, network
+from container_ci.cloud import mariadb, network, zun
 from container_ci.cloud.configs import COMPUTE_HOST
 from container_ci.cloud.layout import HOST, PORTS, Layout
 from container_ci.errors import CloudError
@@ -34,6 +34,8 @@ class Service:
     config: str | None = None  # its directory under etc/: a change there restarts it
     prepare: Callable[[Layout], None] | None = field(default=None, compare=False)
     probe: Callable[[Layout], bool] | None = field(default=None, compare=False)
+    # None: always part of the cloud; else the `cloud up --with` that adds it.
+    component: str | None = None
 
     def config_digest(self, layout: Layout) -> str:
         digest = hashlib.sha256()
@@ -75,15 +77,21 @@ def http_status(port: int, path: str) -> int | None:
 
 
 def _wsgi_service(
-    name: str, module: str, config: str, http_path: str, extra_env: dict[str, str] | None = None
+    name: str,
+    module: str,
+    config: str,
+    http_path: str,
+    extra_env: dict[str, str] | None = None,
+    component: str | None = None,
 ) -> Service:
     """An OpenStack WSGI app under gunicorn on its loopback port, one worker,
     loaded through the shim (`CCI_WSGI_MODULE`), its config dir in the
     service's own `OS_<SERVICE>_CONFIG_DIR` variable."""
 
     def argv(layout: Layout) -> list[str]:
+        gunicorn = layout.zun_bin("gunicorn") if component else layout.bin("gunicorn")
         return [
-            str(layout.bin("gunicorn")),
+            str(gunicorn),
             "--bind", f"{HOST}:{PORTS[name]}",
             "--workers", "1",
             "--threads", "4",
@@ -102,7 +110,9 @@ def _wsgi_service(
             **(extra_env or {}),
         }
 
-    return Service(name, argv, env=env, port=name, http_path=http_path, config=config)
+    return Service(
+        name, argv, env=env, port=name, http_path=http_path, config=config, component=component
+    )
 
 
 def _rabbitmq_env(layout: Layout) -> dict[str, str]:
@@ -255,6 +265,124 @@ def _agent_alive(agent_type: str) -> Callable[[Layout], bool]:
     return alive
 
 
+def in_uts_namespace(hostname: str, argv: list[str], before: str = "") -> list[str]:
+    """`argv` in a UTS namespace of its own whose hostname is `hostname`:
+    for programs that take their host name from gethostname() alone. With
+    `before`, also in a mount namespace of its own where that shell command
+    runs first."""
+    script = f'{before} && hostname "$0" && exec "$@"' if before else 'hostname "$0" && exec "$@"'
+    namespaces = ["--uts", "--mount"] if before else ["--uts"]
+    return ["unshare", *namespaces, "--", "sh", "-c", script, hostname, *argv]
+
+
+def program_argv(argv: list[str]) -> list[str]:
+    """The command line a process of `argv` shows once it runs (without the
+    namespace wrapper, which execs it)."""
+    if argv[:1] == ["unshare"] and "sh" in argv:
+        return argv[argv.index("sh") + 4 :]
+    return argv
+
+
+def _kuryr(layout: Layout) -> list[str]:
+    return in_uts_namespace(
+        COMPUTE_HOST,
+        [
+            str(layout.zun_bin("kuryr-server")),
+            "--config-file",
+            str(layout.config_dir("kuryr") / "kuryr.conf"),
+        ],
+    )
+
+
+def _zun_compute(number: int) -> Callable[[Layout], list[str]]:
+    def argv(layout: Layout) -> list[str]:
+        etc = layout.config_dir("zun")
+        return [
+            str(layout.zun_bin("zun-compute")),
+            "--config-file", str(etc / "zun.conf"),
+            "--config-file", str(etc / f"compute-{number}.conf"),
+        ]  # fmt: skip
+
+    return argv
+
+
+# Docker's exec root: kuryr refuses a network namespace (SandboxKey) anywhere
+# but /var/run/docker/netns/ (its request schema), so the second engine sees
+# a directory of its own there, bind-mounted in a mount namespace of its own.
+DOCKER_EXEC_ROOT = "/var/run/docker"
+
+
+def second_docker_exec_root(layout: Layout) -> Path:
+    """Short (containerd's sockets live there) and on tmpfs, as /run/docker is."""
+    digest = hashlib.sha256(str(layout.root).encode()).hexdigest()[:12]
+    return Path("/run") / f"cci-docker-{zun.SECOND_HOST}-{digest}"
+
+
+def _second_dockerd(layout: Layout) -> list[str]:
+    """A Docker Engine of the container service's own for its second host:
+    its own data, exec root and socket, and no bridge, iptables rules or
+    forwarding of its own (kuryr gives its containers their network)."""
+    own = second_docker_exec_root(layout)
+    return in_uts_namespace(
+        zun.SECOND_HOST,
+        [
+            "dockerd",
+            f"--host=unix://{layout.second_docker_socket}",
+            f"--data-root={layout.data / ('docker-' + zun.SECOND_HOST)}",
+            f"--exec-root={DOCKER_EXEC_ROOT}",
+            f"--pidfile={layout.run / 'dockerd-own.pid'}",
+            f"--config-file={layout.config_dir('docker') / 'daemon.json'}",
+            f"--cgroup-parent={zun.SECOND_HOST}",
+            "--bridge=none",
+            "--iptables=false",
+            "--ip-masq=false",
+            "--ip-forward=false",
+            "--userland-proxy=false",
+        ],
+        before=f"mkdir -p {own} {DOCKER_EXEC_ROOT} && mount --bind {own} {DOCKER_EXEC_ROOT}",
+    )
+
+
+def _prepare_second_dockerd(layout: Layout) -> None:
+    layout.second_docker_socket.parent.mkdir(parents=True, exist_ok=True)
+    daemon_json = layout.config_dir("docker") / "daemon.json"
+    daemon_json.parent.mkdir(parents=True, exist_ok=True)
+    daemon_json.write_text("{}\n")
+
+
+def _second_dockerd_answers(layout: Layout) -> bool:
+    import docker
+    import docker.errors
+
+    try:
+        client = docker.DockerClient(base_url=f"unix://{layout.second_docker_socket}", timeout=5)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (docker.errors.DockerException, OSError):
+        return False
+
+
+def _zun_host_up(host: Callable[[Layout], str]) -> Callable[[Layout], bool]:
+    """Zun's service list has this zun-compute, up."""
+
+    def up(layout: Layout) -> bool:
+        from keystoneauth1.exceptions import ClientException
+
+        from container_ci.cloud import bootstrap
+
+        try:
+            connection = bootstrap.admin_connection(
+                layout, bootstrap.CloudState.load_or_create(layout)
+            )
+            return zun.hosts_up(connection).get(host(layout), False)
+        except ClientException:
+            return False
+
+    return up
+
+
 # What the OpenStack services stand on: stopped last, one at a time, after
 # every other service has exited.
 FOUNDATIONS = frozenset({"mariadb", "epmd", "rabbitmq", "ovsdb-server", "ovs-vswitchd"})
@@ -335,4 +463,49 @@ SERVICES: tuple[Service, ...] = (
         lambda layout: [sys.executable, "-m", "container_ci.cloud.link_watcher", str(layout.root)],
         stop_timeout=5,
     ),
+    # The container service (`cloud up --with container-service`), see zun.py.
+    Service(
+        "kuryr-libnetwork",
+        _kuryr,
+        config="kuryr",
+        port="kuryr",
+        prepare=lambda layout: zun.write_plugin_spec(),
+        component=zun.COMPONENT,
+    ),
+    _wsgi_service(
+        "zun-api",
+        "zun.wsgi.api",
+        "zun",
+        "/",
+        {"CCI_WSGI_ARGS": "--config-file etc/zun/zun.conf"},  # relative to the state dir, its cwd
+        component=zun.COMPONENT,
+    ),
+    Service(
+        f"dockerd-{zun.SECOND_HOST}",
+        _second_dockerd,
+        config="docker",
+        prepare=_prepare_second_dockerd,
+        probe=_second_dockerd_answers,
+        stop_timeout=60,
+        component=zun.COMPONENT,
+    ),
+    Service(
+        "zun-compute",
+        _zun_compute(1),
+        config="zun",
+        probe=_zun_host_up(lambda layout: zun.first_host(layout)),
+        component=zun.COMPONENT,
+    ),
+    Service(
+        "zun-compute-2",
+        _zun_compute(2),
+        config="zun",
+        probe=_zun_host_up(lambda layout: zun.SECOND_HOST),
+        component=zun.COMPONENT,
+    ),
 )
+
+
+def services_of(components: frozenset[str]) -> tuple[Service, ...]:
+    """The cloud's services with those of the `components` added."""
+    return tuple(s for s in SERVICES if s.component is None or s.component in components)

@@ -24,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "up", help="install what is missing, start every service, register images and flavor"
     )
     add_nova_source_option(up)
+    add_with_option(up)
     up.set_defaults(run=run_up)
     down = actions.add_parser(
         "down", help="delete the cloud's servers, stop its processes (by pid), detach loops"
@@ -55,6 +56,19 @@ def add_nova_source_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_with_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--with",
+        dest="components",
+        action="append",
+        choices=["container-service"],
+        default=[],
+        help="also run this component: container-service is Zun with kuryr-libnetwork, two "
+        "container hosts (the Docker Engine `container-ci setup` runs, and one of its own). "
+        "Once added it stays until `down`",
+    )
+
+
 def nova_source(args: argparse.Namespace) -> Path | None:
     if args.nova_source:
         return Path(args.nova_source)
@@ -70,7 +84,7 @@ def run_up(args: argparse.Namespace) -> int:
     from container_ci.cloud import lifecycle
     from container_ci.cloud.layout import Layout
 
-    lifecycle.up(Layout.default(), _say, nova_source(args))
+    lifecycle.up(Layout.default(), _say, nova_source(args), frozenset(args.components))
     return 0
 
 

@@ -24,6 +24,7 @@ from container_ci.errors import (
 from container_ci.naming import Owner
 from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource
 from container_ci.targets.cloud import (
+    DEFAULT_IMAGES,
     CloudOptions,
     CloudTarget,
     authorized_connection,
@@ -39,6 +40,12 @@ SERVICE_TYPE = "container"
 MICROVERSION = "container 1.40"
 POLL_INTERVAL = 1.0
 STOP_TIMEOUT = 10
+
+# The guest images as the container service's image driver holds them
+# (Glance, container format docker: `cloud up --with container-service`
+# uploads `docker save` tarballs under these names), used where the cloud
+# options keep the compute service's defaults.
+CONTAINER_IMAGES = {"base": "cci-guest-base-docker", "alt": "cci-guest-alt-docker"}
 
 STATUS_STATES = {
     "Running": InstanceState.ACTIVE,
@@ -56,6 +63,10 @@ class ContainerServiceTarget(CloudTarget):
     def __init__(self, owner: Owner, options: CloudOptions) -> None:
         super().__init__(owner, options, POLL_INTERVAL)
         self._api: Adapter | None = None
+
+    def resolve_image(self, ref: str) -> str:
+        name = self.options.images.get(ref, ref)
+        return CONTAINER_IMAGES.get(ref, name) if name == DEFAULT_IMAGES.get(ref) else name
 
     # -- connection -------------------------------------------------------
     @property
@@ -147,6 +158,7 @@ class ContainerServiceTarget(CloudTarget):
             reason = seen.get("status_reason") or "no reason given"
             with contextlib.suppress(Exception):
                 self.delete(instance)
+                self.waiter.wait_until(lambda: self._show(instance) is None, 60.0)
             if "image" in reason.lower() and "not" in reason.lower():
                 raise ImageNotFound(f"{instance.name}: {reason}")
             raise ExpectationFailed(f"{instance.name} went to Error: {reason}")
@@ -156,7 +168,10 @@ class ContainerServiceTarget(CloudTarget):
 
         with self._call(f"show {instance.name}"):
             try:
-                shown: dict[str, Any] = self.api.get(f"/v1/containers/{instance.id}").json()
+                # The API takes a name where it takes a uuid: a create that
+                # failed before it answered is found by its name.
+                ident = instance.id or instance.name
+                shown: dict[str, Any] = self.api.get(f"/v1/containers/{ident}").json()
             except ksa.NotFound:
                 return None
             return shown
@@ -225,10 +240,10 @@ class ContainerServiceTarget(CloudTarget):
     def delete(self, instance: Instance) -> None:
         from keystoneauth1 import exceptions as ksa
 
+        # Forced alone: Zun 18 refuses `stop` with a container in Error or
+        # still Creating (409), and a forced delete stops a running one.
         with self._call(f"delete {instance.name}"), contextlib.suppress(ksa.NotFound):
-            self.api.delete(
-                f"/v1/containers/{instance.id}", params={"force": "true", "stop": "true"}
-            )
+            self.api.delete(f"/v1/containers/{instance.id}", params={"force": "true"})
 
     # -- sweeping ---------------------------------------------------------
     def list_owned(self) -> list[OwnedResource]:

@@ -3,7 +3,10 @@ vSwitch in userspace, DHCP and metadata agents), Nova on libvirt LXC,
 MariaDB and RabbitMQ from `container-ci cloud up`, then the nova target's
 shipped scenarios, the Tempest plugin's compute tests (its SSH scenarios
 included) and a slice of upstream Tempest's compute API tests with
-networking against it, then `down`, after which nothing of it may remain.
+networking against it; then the container service added (Zun, kuryr, a
+second Docker Engine) and the plugin's container-service tests and the
+container-service target against it; then `down`, after which nothing of it
+may remain.
 
 One xdist group: the cloud listens on fixed loopback ports, so one worker
 brings it up once, runs these tests in order, and takes it down. A cloud
@@ -23,12 +26,13 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from container_ci.cloud import lifecycle, network, processes
+from container_ci.cloud import lifecycle, network, processes, zun
 from container_ci.cloud.layout import CLOUD_NAME, Layout
-from container_ci.cloud.services import SERVICES
+from container_ci.cloud.services import SERVICES, second_docker_exec_root, services_of
 from tests.helpers import run_cli
 
 pytestmark = [pytest.mark.xdist_group("local-cloud"), pytest.mark.functional]
+BASE = services_of(frozenset())  # the cloud without --with
 
 
 def openstack(layout: Layout, *args: str) -> subprocess.CompletedProcess[str]:
@@ -60,6 +64,27 @@ def nova_domains() -> list[str]:
         conn.close()
 
 
+def zun_leftovers(layout: Layout) -> list[str]:
+    """What the container service makes outside its processes: containers and
+    Docker networks on the setup's engine (the second engine stops with the
+    cloud), the plugin spec, the second engine's exec root, kuryr's veths."""
+    import docker
+
+    client = docker.from_env()
+    try:
+        found = [f"container {c.name}" for c in client.containers.list(all=True)
+                 if c.name.startswith("zun-")]  # fmt: skip
+        found += [f"network {n.name}" for n in client.networks.list(filters={"driver": "kuryr"})]
+    finally:
+        client.close()
+    found += [str(path) for path in (zun.PLUGIN_SPEC, second_docker_exec_root(layout))
+              if path.exists()]  # fmt: skip
+    links = subprocess.run(["ip", "-j", "link"], capture_output=True, text=True, check=True)
+    found += [link["ifname"] for link in json.loads(links.stdout)
+              if link["ifname"].startswith("t_c")]  # fmt: skip
+    return found
+
+
 def leftovers(layout: Layout) -> dict[str, list]:
     """Everything `cloud up` makes that `down` must take away."""
     namespaces = subprocess.run(
@@ -75,19 +100,20 @@ def leftovers(layout: Layout) -> dict[str, list]:
         "ovsdb_socket": [str(network.OVSDB_SOCKET)] if network.OVSDB_SOCKET.exists() else [],
         "loops": lifecycle.loop_devices(layout),
         "domains": nova_domains(),
+        "container service": zun_leftovers(layout),
     }
 
 
 NOTHING = {
     "services": [], "strays": [], "devices": [], "namespaces": [], "ovsdb_socket": [],
-    "loops": [], "domains": [],
+    "loops": [], "domains": [], "container service": [],
 }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def local_cloud() -> Iterator[Layout]:
     layout = Layout.default()
-    was_up = len(running(layout)) == len(SERVICES)
+    was_up = set(running(layout)) >= {s.name for s in BASE}
     up = run_cli("cloud", "up", timeout=900)
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     try:
@@ -105,7 +131,8 @@ def local_cloud() -> Iterator[Layout]:
 def test_every_service_is_healthy_and_the_api_answers(local_cloud: Layout):
     status = run_cli("cloud", "status")
     assert status.returncode == 0, status.stdout
-    assert f"{len(SERVICES)}/{len(SERVICES)} healthy" in status.stdout
+    rows = len(services_of(lifecycle.running_components(local_cloud)))
+    assert f"{rows}/{rows} healthy" in status.stdout
     listed = openstack(local_cloud, "server", "list", "-f", "json")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []
@@ -249,9 +276,67 @@ def test_up_deletes_the_servers_a_crash_left(local_cloud: Layout):
     assert server_ids(local_cloud) == set()
 
 
+def test_the_container_service_needs_a_docker_engine_and_says_so(
+    local_cloud: Layout, tmp_path: Path
+):
+    """No engine answers (DOCKER_HOST names a socket nobody listens on):
+    one line, exit 3, and nothing of the container service is started."""
+    up = run_cli(
+        "cloud", "up", "--with", "container-service",
+        env={"DOCKER_HOST": f"unix://{tmp_path / 'no-docker.sock'}"}, timeout=300,
+    )  # fmt: skip
+    assert up.returncode == 3, up.stdout[-2000:] + up.stderr[-2000:]
+    assert up.stderr.strip().count("\n") == 0, up.stderr
+    assert "the container service needs the Docker Engine, which does not answer" in up.stderr
+    assert "zun" not in " ".join(running(local_cloud))
+
+
+def test_the_container_service_tests_pass_against_real_zun(local_cloud: Layout, tmp_path: Path):
+    """`up --with container-service` adds Zun to the running cloud; the
+    plugin's container-service tests (as the member user, and as admin for
+    hosts) pass against it, the full-host test on the second engine too."""
+    up = run_cli("cloud", "up", "--with", "container-service", timeout=900)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    status = run_cli("cloud", "status")
+    assert status.returncode == 0, status.stdout
+    for name in ("zun-api", "zun-compute", "zun-compute-2", "kuryr-libnetwork"):
+        assert name in status.stdout
+    out = tmp_path / "tempest"
+    done = run_cli(
+        "tempest", "--suite", "container-service", "--compute-driver", "libvirt-lxc",
+        "--output", out, "--workspace", tmp_path / "ws", "--no-record",
+        env={"OS_CLOUD": None}, timeout=1200,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    results = subunit_results(out / "tempest.subunit")
+    passed = {t.split("[")[0].rsplit(".", 1)[1] for t, s in results.items() if s == "success"}
+    assert "fail" not in results.values(), results
+    assert {"test_create_start_exec_logs_stop_delete",
+            "test_a_full_host_makes_the_service_use_another",
+            "test_file_survives_stop_start_and_reboot"} <= passed, results  # fmt: skip
+
+
+def test_the_container_service_target_passes_its_scenarios(local_cloud: Layout, tmp_path: Path):
+    """The runner's container-service target against the real Zun: every
+    shipped scenario passes or is skipped with the matrix's reason."""
+    out = tmp_path / "out"
+    done = run_cli(
+        "run", "--target", "container-service", "--cloud", CLOUD_NAME, "--output", out,
+        "--plain", "--no-record", timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    results = {r["scenario"]: r for r in summary["results"]}
+    assert results["lifecycle"]["status"] == "passed", results
+    assert {r["status"] for r in results.values()} <= {"passed", "skipped"}, results
+    for result in results.values():
+        if result["status"] == "skipped":
+            assert "container service" in result["message"], result
+
+
 def test_down_leaves_nothing_behind(local_cloud: Layout):
     """Processes, bridges, veths, namespaces, OVS's socket, loop devices,
-    domains: none remain."""
+    domains, the container service's containers and networks: none remain."""
     down = run_cli("cloud", "down", timeout=900)
     assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
     assert leftovers(local_cloud) == NOTHING

@@ -15,9 +15,9 @@ from pathlib import Path
 import yaml
 
 from container_ci import tempest_conf
-from container_ci.cloud import clouds_yaml, configs, lifecycle, network, processes
+from container_ci.cloud import clouds_yaml, configs, lifecycle, network, processes, zun
 from container_ci.cloud.layout import CLOUD_NAME, PORTS, Layout
-from container_ci.cloud.services import SERVICES
+from container_ci.cloud.services import SERVICES, in_uts_namespace, program_argv, services_of
 
 
 def test_a_pid_file_names_only_the_process_it_recorded(tmp_path):
@@ -78,7 +78,7 @@ def test_the_configuration_binds_loopback_and_runs_nova_on_lxc(tmp_path):
     assert "unix_socket=" in nova["database"]["connection"]
     for service in SERVICES:
         argv = " ".join(service.argv(layout))
-        if "--bind" in argv:
+        if "gunicorn" in argv:
             assert f"--bind 127.0.0.1:{PORTS[service.port]}" in argv
 
 
@@ -156,7 +156,8 @@ def test_a_long_state_dir_gets_a_short_database_socket(tmp_path):
 
 def test_status_of_a_cloud_never_started(tmp_path):
     rows = lifecycle.status(Layout(tmp_path / "cloud"))
-    assert [row.name for row in rows] == [service.name for service in SERVICES]
+    # The container service's rows only once it runs (`up --with container-service`).
+    assert [row.name for row in rows] == [service.name for service in services_of(frozenset())]
     assert {row.health for row in rows} == {"stopped"}
     assert not any(row.ok for row in rows)
 
@@ -171,3 +172,69 @@ def test_spawned_services_do_not_get_our_ctrl_c(tmp_path):
                               text=True).stdout.strip() == str(pid)  # fmt: skip
     finally:
         assert processes.stop(pidfile, timeout=5) == pid
+
+
+def test_the_container_service_is_added_only_when_asked_for():
+    base = [s.name for s in services_of(frozenset())]
+    with_zun = [s.name for s in services_of(frozenset({zun.COMPONENT}))]
+    added = ["kuryr-libnetwork", "zun-api", f"dockerd-{zun.SECOND_HOST}", "zun-compute",
+             "zun-compute-2"]  # fmt: skip
+    assert not set(added) & set(base)
+    assert with_zun == base + added  # after everything they stand on
+    assert [s.name for s in SERVICES] == with_zun
+    assert len(set(PORTS.values())) == len(PORTS)
+
+
+def test_a_namespaced_service_is_recognised_by_its_own_command_line():
+    """kuryr and the second engine run in namespaces of their own (their host
+    name is what they report); once the wrapper execs them, their command
+    line is theirs alone, which is what `down` looks for in /proc."""
+    argv = in_uts_namespace("cci-local", ["kuryr-server", "--config-file", "k.conf"])
+    assert argv[:3] == ["unshare", "--uts", "--"]
+    assert program_argv(argv) == ["kuryr-server", "--config-file", "k.conf"]
+    mounted = in_uts_namespace("h", ["dockerd", "-H", "x"], before="mount --bind a b")
+    assert "--mount" in mounted and program_argv(mounted) == ["dockerd", "-H", "x"]
+    assert program_argv(["nova-compute"]) == ["nova-compute"]
+    done = subprocess.run(in_uts_namespace("cci-test-uts", ["hostname"]), capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    if done.returncode == 0:  # unshare needs CAP_SYS_ADMIN
+        assert done.stdout.strip() == "cci-test-uts"
+
+
+def test_the_container_service_configuration(tmp_path):
+    layout = Layout(tmp_path / "cloud")
+    (layout.zun_venv / "etc" / "zun").mkdir(parents=True)
+    (layout.zun_venv / "etc" / "zun" / "api-paste.ini").write_text("[pipeline:main]\n")
+    zun.write_configs(layout, "secret", "the-engines-name")
+    read = configparser.ConfigParser(interpolation=None)
+    read.read(layout.config_dir("zun") / "zun.conf")
+    assert read["api"]["host_ip"] == "127.0.0.1"
+    assert read["api"]["port"] == str(PORTS["zun-api"])
+    assert read["DEFAULT"]["capsule_driver"] == "docker"  # the CRI driver needs containerd's CRI
+    assert read["DEFAULT"]["default_image_driver"] == "glance"  # nothing pulled from a registry
+    first = configparser.ConfigParser(interpolation=None)
+    first.read(layout.config_dir("zun") / "compute-1.conf")
+    assert first["DEFAULT"]["host"] == "the-engines-name" == zun.first_host(layout)
+    assert first["compute"]["host_shared_with_nova"] == "true"
+    second = configparser.ConfigParser(interpolation=None)
+    second.read(layout.config_dir("zun") / "compute-2.conf")
+    assert second["DEFAULT"]["host"] == zun.SECOND_HOST
+    assert second["compute"]["host_shared_with_nova"] == "false"
+    assert second["docker"]["api_url"] == f"unix://{layout.second_docker_socket}"
+    kuryr = configparser.ConfigParser(interpolation=None)
+    kuryr.read(layout.config_dir("kuryr") / "kuryr.conf")
+    assert kuryr["DEFAULT"]["kuryr_uri"] == f"http://127.0.0.1:{PORTS['kuryr']}"
+    binding = Path(kuryr["DEFAULT"]["bindir"]) / "ovs"
+    assert binding.stat().st_mode & 0o111
+    assert network.INTEGRATION_BRIDGE in binding.read_text()
+    assert " br-int " not in binding.read_text()  # kuryr's own script's bridge
+
+
+def test_the_container_image_is_the_plugins_default_and_what_up_registers():
+    from container_ci.targets.container_service import CONTAINER_IMAGES
+    from tempest_plugin import config as plugin_config
+
+    default = next(o.default for o in plugin_config.ContainerCIGroup if o.name == "image")
+    assert default == tempest_conf.CONTAINER_IMAGE == CONTAINER_IMAGES["base"]
+    settings = tempest_conf.plugin_settings("container-service", "libvirt-lxc")["container_ci"]
+    assert settings["image"] == default

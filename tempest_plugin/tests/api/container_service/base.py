@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tempest import config, test
 from tempest.lib import exceptions as lib_exc
-from tempest.lib.common.utils import data_utils, test_utils
+from tempest.lib.common.utils import data_utils
 
 if TYPE_CHECKING:
     from tempest.lib.common import rest_client
@@ -50,13 +50,7 @@ class BaseContainerServiceTest(test.BaseTestCase):
         kwargs.setdefault("name", data_utils.rand_name(prefix=CONF.resource_name_prefix))
         kwargs.setdefault("image", CONF.container_ci.image)
         container = client.create_container(**kwargs)
-        self.addCleanup(
-            test_utils.call_and_ignore_notfound_exc,
-            client.delete_container,
-            container["uuid"],
-            force=True,
-            stop=True,
-        )
+        self.addCleanup(self.delete_and_wait, container["uuid"], client)
         if wait_for:
             container = self.wait_for_status(container["uuid"], wait_for, client)
         return container
@@ -86,6 +80,18 @@ class BaseContainerServiceTest(test.BaseTestCase):
                     f"{CONF.container_ci.build_timeout}s"
                 )
             time.sleep(CONF.container_ci.build_interval)
+
+    def delete_and_wait(self, uuid: str, client: ContainersClient | None = None) -> None:
+        """Forced, and waited for: Zun answers 204 at once and deletes the
+        container (and its Neutron port) afterwards, and the project's
+        security group, which Tempest deletes with the class's credentials,
+        cannot go while that port exists (SecurityGroupInUse, measured)."""
+        client = client or self.containers_client
+        try:
+            client.delete_container(uuid, force=True, stop=True)
+        except lib_exc.NotFound:
+            return
+        self.wait_for_deletion(uuid, client)
 
     def wait_for_deletion(self, uuid: str, client: ContainersClient | None = None) -> None:
         client = client or self.containers_client
