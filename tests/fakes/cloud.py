@@ -7,8 +7,11 @@ token with a catalog, X-Subject-Token), Nova v2.1 (version document, flavors,
 servers with `OS-EXT-STS:task_state`, server actions, console output,
 os-hypervisors), Glance v2 (images by id and by name, snapshots created by
 `createImage`), and the container service v1 (containers, actions, execute,
-logs, the `{"errors": [...]}` document). State changes complete at once; an
-action leaves a task in progress for one read, as Nova's API does."""
+logs, errors) in the shapes a real Zun 18 answered, taken from its recording
+(container_service_samples.py reads container_service_recorded.json). State
+changes complete at once; a Nova action leaves a task in progress for one
+read, as Nova's API does; a container create answers Creating, and the next
+read finds it settled."""
 
 from __future__ import annotations
 
@@ -19,9 +22,13 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from container_ci.targets.container_service import CONTAINER_IMAGES
+from tests.fakes import container_service_samples as container_samples
+
 PROJECT_ID = "77a89a275765486d86144caad70825e4"
 USER_ID = "0a9cdb65757b4216935e27f333d1c48b"
 BOOT_MARKER = "CCI-BOOT-OK boot={n} image={image}\n"
+CONTAINER_HOST = "node1"  # the container service's one compute host
 
 NOVA_ACTIONS = {
     "reboot": ("rebooting", "ACTIVE", True),
@@ -45,6 +52,10 @@ class FakeCloud:
         self.lock = threading.Lock()
         for name in ("cci-guest-base", "cci-guest-alt"):
             self.add_image(name)
+        # What `cloud up --with container-service` adds for the container
+        # service's Glance image driver: `docker save` tarballs.
+        for name in CONTAINER_IMAGES.values():
+            self.add_image(name, {"container_format": "docker"})
         handler = type("Handler", (_Handler,), {"cloud": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -396,49 +407,76 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, {"message": f"no route {path}"})
 
     # -- container service ------------------------------------------------
-    def _container_error(self, status: int, detail: str) -> None:
-        title = {400: "Bad Request", 404: "Not Found", 409: "Conflict"}[status]
-        error = {
-            "request_id": "",
-            "code": "container.",
-            "status": status,
-            "title": title,
-            "detail": detail,
-            "links": [],
+    # In the shapes a real Zun 18 answered (container_service_samples, read
+    # from container_service_recorded.json): a member sees no `host`,
+    # `image_pull_policy`, `privileged` or `runtime`; a list's containers have
+    # no `links`; execute answers `proxy_url`; errors are Zun's `{"errors":
+    # [...]}` with `container.*` codes. A create answers Creating and has
+    # settled by the next read: Created, or for an image the cloud lacks
+    # Error with Zun's "Image X could not be found.".
+    def _container_error(self, status: int, detail: str, code: str) -> None:
+        self._send(status, container_samples.error(status, detail, code))
+
+    def _create_container(self, body: dict) -> None:
+        image, host = body["image"], body.get("host")
+        if host is not None and host != CONTAINER_HOST:
+            return self._container_error(
+                404, f"Requested host {host} could not be found.", "requested-host-not-found"
+            )
+        ident = str(uuid.uuid4())
+        url = self.cloud.url + "/container"
+        given = {
+            "uuid": ident,
+            "name": body.get("name") or f"{ident[:8]}-container",
+            "image": image,
+            "labels": body.get("labels"),
+            "command": body.get("command"),
+            "project_id": PROJECT_ID,
+            "user_id": USER_ID,
+            "links": [
+                {"href": f"{url}/v1/containers/{ident}", "rel": "self"},
+                {"href": f"{url}/containers/{ident}", "rel": "bookmark"},
+            ],
         }
-        self._send(status, {"errors": [error]})
+        if image in {i["name"] for i in self.cloud.images.values()}:
+            shown = container_samples.container(hostname=ident.replace("-", "")[:12])
+        else:
+            reason = f"Image {image} could not be found."
+            shown = container_samples.container_in_error(status_reason=reason)
+        admin = container_samples.admin_container()
+        container = {
+            **shown,
+            **given,
+            "labels": given["labels"] or {},
+            "command": given["command"] or [],
+            "_admin": {k: admin[k] for k in container_samples.ADMIN_ONLY_FIELDS},
+            "_log": "",
+            "_boots": 0,
+        }
+        container["_admin"]["host"] = CONTAINER_HOST
+        self.cloud.containers[ident] = container
+        if self._admin:
+            _, answer = container_samples.recorded("create_container_on_host", "admin")
+            answer.update(given)
+        else:
+            answer = container_samples.creating(**given)
+        self._send(202, answer)
 
     def _container(self, method: str, path: str, query) -> None:
         if path == "/v1/containers" and method == "GET":
-            return self._send(
-                200, {"containers": list(self.cloud.containers.values()), "next": None}
-            )
+            views = [self._container_view(c) for c in self.cloud.containers.values()]
+            for view in views:
+                del view["links"]
+            return self._send(200, {"containers": views, "next": None})
         if path == "/v1/containers" and method == "POST":
-            body = self._body()
-            known = {i["name"] for i in self.cloud.images.values()}
-            status = "Created" if body["image"] in known else "Error"
-            container = {
-                "uuid": str(uuid.uuid4()),
-                "name": body.get("name"),
-                "image": body["image"],
-                "labels": body.get("labels", {}),
-                "status": status,
-                "status_reason": None
-                if status == "Created"
-                else f"Image {body['image']} not found",
-                "task_state": None,
-                "host": "node1",
-                "links": [],
-                "_log": "",
-                "_boots": 0,
-            }
-            self.cloud.containers[container["uuid"]] = container
-            return self._send(202, self._container_view(container))
+            return self._create_container(self._body())
         match = re.fullmatch(r"/v1/containers/([^/]+)(?:/([a-z_]+))?", path)
-        container = self.cloud.containers.get(match.group(1)) if match else None
+        if match is None:
+            return self._container_error(404, f"no route {path}", "not-found")
+        container = self.cloud.containers.get(match.group(1))
         if container is None:
             return self._container_error(
-                404, f"Container {match and match.group(1)} could not be found."
+                404, f"Container {match.group(1)} could not be found.", "container-not-found"
             )
         action = match.group(2)
         if action is None and method == "GET":
@@ -465,33 +503,33 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "execute":
             command = query["command"][0]
             answers = {  # what the harness's guest image answers
-                "cat /etc/cci-image": container["image"].rsplit("-", 1)[-1] + "\n",
+                "cat /etc/cci-image": _variant(container["image"]) + "\n",
                 "cat /var/lib/cci/boot-count": f"{container['_boots']}\n",
             }
+            result = dict(container_samples.EXECUTE, output=f"ran: {command}\n", exit_code=0)
             if command in answers:
-                return self._send(
-                    200, {"output": answers[command], "exit_code": 0, "exec_id": None, "url": None}
-                )
-            if command.startswith("sh -c 'exit "):
-                return self._send(
-                    200,
-                    {
-                        "output": "",
-                        "exit_code": int(command.split()[-1].strip("'")),
-                        "exec_id": None,
-                        "url": None,
-                    },
-                )
-            return self._send(
-                200, {"output": f"ran: {command}\n", "exit_code": 0, "exec_id": None, "url": None}
-            )
+                result["output"] = answers[command]
+            elif command.startswith("sh -c 'exit "):
+                result.update(output="", exit_code=int(command.split()[-1].strip("'")))
+            return self._send(200, result)
         if action == "logs":
-            return self._send(200, container["_log"])
-        self._container_error(400, f"unknown action {action}")
+            return self._send(200, container["_log"])  # a JSON string, as Zun's
+        self._container_error(400, f"unknown action {action}", "invalid")
 
-    @staticmethod
-    def _container_view(container: dict) -> dict:
-        return {k: v for k, v in container.items() if not k.startswith("_")}
+    @property
+    def _admin(self) -> bool:
+        return "admin" in self.cloud.roles
+
+    def _container_view(self, container: dict) -> dict:
+        view = {k: v for k, v in container.items() if not k.startswith("_")}
+        if self._admin:  # Zun's policy: these for admins only
+            view.update(container["_admin"])
+        return view
+
+
+def _variant(image: str) -> str:
+    """The guest image's variant (base, alt), as its /etc/cci-image says."""
+    return image.removesuffix("-docker").rsplit("-", 1)[-1]
 
 
 def _glance_filter(value: str) -> set[str] | None:

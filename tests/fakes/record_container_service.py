@@ -132,6 +132,7 @@ def record() -> list[dict[str, Any]]:
                     {"image": CONTAINER_IMAGE, "host": host})  # fmt: skip
     r.wait("admin", placed["uuid"], "Created")
     r.call("admin", "show_container_as_admin", "GET", f"/v1/containers/{placed['uuid']}")
+    r.call("admin", "list_containers", "GET", "/v1/containers")
     r.call("admin", "delete_container_as_admin", "DELETE", f"/v1/containers/{placed['uuid']}")
     r.gone("admin", placed["uuid"])
     r.call("admin", "create_container_on_missing_host", "POST", "/v1/containers",

@@ -76,6 +76,7 @@ def test_nova_lifecycle_skips_what_the_drivers_row_lacks(cloud, tmp_path):
 
 def test_nova_snapshot_on_a_driver_with_snapshots(cloud, tmp_path):
     cloud.hypervisor_type = "QEMU"
+    images = {image["name"] for image in cloud.images.values()}
     code, summary = run(tmp_path, "nova", "snapshot")
     assert code == 0, summary
     assert summary["targets"][0]["version"].endswith("driver libvirt-kvm-x86")
@@ -84,7 +85,7 @@ def test_nova_snapshot_on_a_driver_with_snapshots(cloud, tmp_path):
     snapshots = [step for step in pair["steps"] if step["op"] == "snapshot"]
     assert snapshots and all(step["status"] == "passed" for step in snapshots)
     assert cloud.servers == {}
-    assert {image["name"] for image in cloud.images.values()} == {"cci-guest-base", "cci-guest-alt"}
+    assert {image["name"] for image in cloud.images.values()} == images
 
 
 def test_explicit_compute_driver_and_a_missing_image(cloud, tmp_path):
@@ -106,6 +107,59 @@ def test_container_service_lifecycle(cloud, tmp_path):
     assert code == 0, steps
     assert steps["exec reports a failing command's exit code"][0] == "passed"
     assert cloud.containers == {}
+
+
+def test_container_service_missing_image(cloud, tmp_path):
+    """As a real Zun: the create is accepted (202), the container goes to
+    Error ("Image X could not be found."); the target says image-not-found
+    and leaves nothing behind."""
+    code, summary = run(tmp_path, "container-service", "bad-image")
+    steps = steps_of(summary)
+    assert code == 0, steps
+    assert all(status == "passed" for status, _ in steps.values()), steps
+    assert cloud.containers == {}
+    assert ("POST", "/container/v1/containers") in cloud.requests
+
+
+@pytest.mark.parametrize("role", ["member", "admin"])
+def test_the_fake_container_service_answers_as_zun_did(tmp_path, role):
+    """The fake's containers pass the plugin's schemas, and show the
+    admin-only fields to an admin only, as the recording does."""
+    import jsonschema
+    import requests
+    from tempest.lib.common import rest_client
+
+    from container_ci.targets.container_service import CONTAINER_IMAGES
+    from tempest_plugin.api_schema.container_service.v1 import containers as schema
+    from tests.fakes import container_service_samples as samples
+
+    def check(response_schema: dict, response: requests.Response) -> dict:
+        assert response.status_code in response_schema["status_code"], response.text
+        body = response.json()
+        jsonschema.validate(
+            body,
+            response_schema["response_body"],
+            cls=rest_client.JSONSCHEMA_VALIDATOR,
+            format_checker=rest_client.FORMAT_CHECKER,
+        )
+        return body
+
+    with FakeCloud(roles=(role,)) as fake, requests.Session() as http:
+        api = f"{fake.url}/container/v1/containers"
+        image = CONTAINER_IMAGES["base"]
+        created = check(schema.create_container, http.post(api, json={"image": image}, timeout=10))
+        shown = check(schema.show_container, http.get(f"{api}/{created['uuid']}", timeout=10))
+        listed = check(schema.list_containers, http.get(api, timeout=10))["containers"]
+        execute = f"{api}/{created['uuid']}/execute"
+        check(schema.execute_command, http.post(execute, params={"command": "true"}, timeout=10))
+        missing = http.get(f"{api}/container-ci-no-such", timeout=10)
+    assert (created["status"], shown["status"]) == ("Creating", "Created")
+    assert "links" not in listed[0]
+    admin_only = set(samples.ADMIN_ONLY_FIELDS)
+    for view in (created, shown, listed[0]):
+        assert (admin_only <= view.keys()) if role == "admin" else not admin_only & view.keys()
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["code"] == "container.container-not-found"
 
 
 def free_port() -> int:

@@ -135,7 +135,7 @@ def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     calls = []
 
-    def up(layout, say, nova_source=None):
+    def up(layout, say, nova_source=None, components=frozenset()):
         calls.append(layout.root)
         raise CloudError("keystone did not answer within 90s")
 
