@@ -317,20 +317,22 @@ def test_the_container_service_tests_pass_against_real_zun(local_cloud: Layout, 
 
 
 def test_the_container_service_target_passes_its_scenarios(local_cloud: Layout, tmp_path: Path):
-    """The runner's container-service target against the real Zun: every
-    shipped scenario passes or is skipped with the matrix's reason."""
+    """The runner's container-service target against the real Zun, beside
+    the docker target on the same engine: every shipped scenario passes or
+    is skipped with the matrix's reason, both in one summary."""
     out = tmp_path / "out"
     done = run_cli(
-        "run", "--target", "container-service", "--cloud", CLOUD_NAME, "--output", out,
-        "--plain", "--no-record", timeout=900,
+        "run", "--target", "container-service", "--target", "docker", "--cloud", CLOUD_NAME,
+        "--output", out, "--plain", "--no-record", timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
-    results = {r["scenario"]: r for r in summary["results"]}
-    assert results["lifecycle"]["status"] == "passed", results
+    results = {(r["target"], r["scenario"]): r for r in summary["results"]}
+    assert {target for target, _ in results} == {"container-service", "docker"}
+    assert results["container-service", "lifecycle"]["status"] == "passed", results
     assert {r["status"] for r in results.values()} <= {"passed", "skipped"}, results
-    for result in results.values():
-        if result["status"] == "skipped":
+    for (target, _), result in results.items():
+        if target == "container-service" and result["status"] == "skipped":
             assert "container service" in result["message"], result
 
 
