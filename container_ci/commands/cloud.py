@@ -12,10 +12,12 @@ from container_ci.commands import options as opts
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "cloud",
-        help="a local cloud: real Keystone, Placement, Glance, Neutron, Nova on libvirt LXC",
+        help="a local cloud: real Keystone, Placement, Glance, Neutron, Nova on libvirt LXC "
+        "(and Zun, with --with container-service)",
         description="Run a real Nova (libvirt driver, virt_type lxc) with Keystone, "
         "Placement, Glance and Neutron from PyPI as plain processes on 127.0.0.1, with no "
-        "devstack: `up` installs and starts it (idempotent) and writes the clouds.yaml entry "
+        "devstack (with `up --with container-service`, Zun and kuryr-libnetwork too): "
+        "`up` installs and starts it (idempotent) and writes the clouds.yaml entry "
         "container-ci-local; `down` deletes its servers and stops exactly the processes it "
         "started. State, logs and pid files: $CONTAINER_CI_CLOUD_DIR, default DATA_DIR/cloud.",
     )
