@@ -140,7 +140,12 @@ def run_tempest(
     results came out of it)."""
     if run.local_cloud:
         components = frozenset({"container-service"} if run.suite == "container-service" else ())
-        run = replace(run, cloud=bring_up_local_cloud(run.cloud, say, run.nova_source, components))
+        run = replace(
+            run,
+            cloud=bring_up_local_cloud(
+                run.cloud, say, run.nova_source, components, run.compute_driver
+            ),
+        )
     workers = run.concurrency or tempest_conf.concurrency(write_config(run))
     if run.suite == "upstream-compute" and run.exclude_list is None:
         from container_ci import upstream_tempest
@@ -176,11 +181,15 @@ def run_tempest(
     return done.returncode
 
 
+LOCAL_COMPUTE_DRIVERS = ("libvirt-lxc", "docker")
+
+
 def bring_up_local_cloud(
     cloud: CloudOptions,
     say: Callable[[str], None],
     nova_source: Path | None = None,
     components: frozenset[str] = frozenset(),
+    compute_driver: str = "",
 ) -> CloudOptions:
     """`cloud up` (idempotent) for a run that named no cloud, and its
     clouds.yaml entry. The network is the run's (by default the cloud's
@@ -190,7 +199,9 @@ def bring_up_local_cloud(
     from container_ci.cloud.layout import CLOUD_NAME, Layout
 
     say("no cloud named: using the local cloud (container-ci cloud up)")
-    lifecycle.up(Layout.default(), say, nova_source, components)
+    # The local cloud runs either of its two drivers: the one the run names.
+    driver = compute_driver if compute_driver in LOCAL_COMPUTE_DRIVERS else None
+    lifecycle.up(Layout.default(), say, nova_source, components, driver)
     return replace(cloud, cloud=CLOUD_NAME)
 
 

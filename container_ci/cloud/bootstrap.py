@@ -57,6 +57,7 @@ class CloudState:
     password: str
     schema_for: str = ""  # the pin list the schemas were created for
     zun_schema_for: str = ""  # the same, for the container service's database
+    compute_driver: str = "libvirt-lxc"  # nova-compute's, as `up --compute-driver` last set it
 
     @classmethod
     def load_or_create(cls, layout: Layout) -> CloudState:
@@ -95,11 +96,18 @@ def _manage(layout: Layout, *argv: str) -> None:
     )
     with _MANAGE_LOG, open(log, "a") as handle:
         handle.write(f"\n--- {' '.join(command)}\n{done.stdout}")
-    if done.returncode != 0:
+    if done.returncode != 0 and not _already_done(argv, done.stdout):
         tail = done.stdout.strip().splitlines()[-1:]
         raise CloudError(
             f"{' '.join(argv[:3])} exited {done.returncode}: {' '.join(tail)[:300]} (log: {log})"
         )
+
+
+def _already_done(argv: tuple[str, ...], output: str) -> bool:
+    """`nova-manage cell_v2 create_cell` exits 2 when cell1 exists: the
+    schemas run again whenever the pin list changes (an upgrade), and
+    then cell1 is there from the first time."""
+    return "create_cell" in argv and "already exists for another cell" in output
 
 
 def create_schemas(layout: Layout, state: CloudState, say: Callable[[str], None]) -> bool:

@@ -29,6 +29,7 @@ SERVICE_PACKAGES = (
     "python-openstackclient==10.5.0",
     "PyMySQL==1.2.4",
     "libvirt-python",  # nova-compute's libvirt driver; built against libvirt-dev
+    "docker==7.1.0",  # the Docker compute driver's (cci_nova_docker)
 )
 # mariadb-server: the services' databases; rabbitmq-server: the RPC bus of
 # nova and neutron; qemu-utils: nova's image handling calls qemu-img;

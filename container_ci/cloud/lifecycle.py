@@ -40,6 +40,10 @@ from container_ci.provision.setup import ensure_daemon
 
 Say = Callable[[str], None]
 DOMAIN_PREFIX = INSTANCE_NAME_TEMPLATE.split("%")[0]
+# The label cci_nova_docker puts on every container it makes (driver.py's
+# LABEL_KIND=KIND: that package runs in the cloud's venv, not this one).
+DOCKER_SERVER_LABEL = "com.container-ci.kind=nova-docker-server"
+DOCKER_IMAGE_CACHE = "cci-nova-glance"  # driver.py's IMAGE_REPOSITORY
 
 
 def _timed(say: Say) -> Say:
@@ -66,8 +70,11 @@ def up(
     say: Say = print,
     nova_source: Path | None = None,
     components: frozenset[str] = frozenset(),
+    compute_driver: str | None = None,
 ) -> None:
-    """Install what is missing and start every service (idempotent). Nova
+    """Install what is missing and start every service (idempotent). With
+    `compute_driver` (libvirt-lxc, docker), nova-compute runs that driver
+    from now on (restarted if it ran the other one); else the last one. Nova
     from `nova_source`, a checkout, instead of PyPI when given; the
     `components` (`zun.COMPONENT`) added to the cloud, as are those already
     running (an `up` never stops what an earlier one added). When a
@@ -78,7 +85,14 @@ def up(
     with _one_at_a_time(layout, say):
         started: list[Service] = []
         try:
-            _up(layout, say, nova_source, started, components | running_components(layout))
+            _up(
+                layout,
+                say,
+                nova_source,
+                started,
+                components | running_components(layout),
+                compute_driver,
+            )
         except (CloudError, KeyboardInterrupt):
             _stop_started(layout, started, say)
             raise
@@ -109,12 +123,20 @@ def _up(
     nova_source: Path | None,
     started: list[Service],
     components: frozenset[str],
+    compute_driver: str | None,
 ) -> None:
     layout.make_dirs()
+    state = bootstrap.CloudState.load_or_create(layout)
+    if compute_driver and compute_driver != state.compute_driver:
+        say(f"nova-compute: the {compute_driver} driver from now on (was {state.compute_driver})")
+        state.compute_driver = compute_driver
+        state.save(layout)
     with_zun = zun.COMPONENT in components
-    if with_zun and not probes.docker_answers():  # the engine is the user's: never started here
+    with_docker = with_zun or state.compute_driver == "docker"
+    if with_docker and not probes.docker_answers():  # the engine is the user's: never started here
+        needs = "the container service" if with_zun else "Nova's Docker driver"
         raise CloudError(
-            "the container service needs the Docker Engine, which does not answer "
+            f"{needs} needs the Docker Engine, which does not answer "
             "(`container-ci setup` starts it)"
         )
     installed = install.install_packages(zun.DEBIAN_PACKAGES if with_zun else ())
@@ -125,8 +147,7 @@ def _up(
         zun.install_venv(layout, say)
     for line in ensure_daemon(daemons.LIBVIRTD, probes.libvirt_answers):
         say(line)
-    state = bootstrap.CloudState.load_or_create(layout)
-    configs.write_all(layout, state.password)
+    configs.write_all(layout, state.password, state.compute_driver)
     if with_zun:
         zun.write_configs(layout, state.password, zun.docker_host_name())
     try:
@@ -151,7 +172,7 @@ def _up(
         say(f"nova-compute: host {host} is in placement and mapped to cell1")
         created = bootstrap.register_images_and_flavors(layout, state)
         created += bootstrap.ensure_network(layout, state)
-        if with_zun:
+        if with_docker:  # the guest images as `docker save` tarballs, for Zun and Nova's driver
             created += zun.register_images(bootstrap.admin_connection(layout, state), layout)
         if created:
             say(f"registered {', '.join(created)}")
@@ -338,6 +359,8 @@ def _down(layout: Layout, say: Say) -> None:
         say(f"removed {exec_root}")
     for name in _remove_domains():
         say(f"removed leftover libvirt domain {name}")
+    for name in _remove_docker_servers():
+        say(f"removed leftover container {name} of Nova's Docker driver")
     for device in _detach_loop_devices(layout):
         say(f"detached {device}")
     say("down: no process of the local cloud runs")
@@ -440,6 +463,47 @@ def _remove_domains() -> list[str]:
     finally:
         conn.close()
     return removed
+
+
+def docker_servers() -> list[str]:
+    """Containers Nova's Docker driver made (by its label), on the setup's engine."""
+    import docker
+    import docker.errors
+
+    try:
+        client = docker.from_env(timeout=30)
+    except docker.errors.DockerException:
+        return []
+    try:
+        listed = client.containers.list(all=True, filters={"label": DOCKER_SERVER_LABEL})
+        return [str(container.name) for container in listed]
+    except docker.errors.DockerException:
+        return []
+    finally:
+        client.close()
+
+
+def _remove_docker_servers() -> list[str]:
+    """What the driver left behind (a crash, a run killed): `down` deleted
+    every server through Nova before. Then the Glance images it loaded into
+    the engine (its cache, `cci-nova-glance/<image id>`)."""
+    names = docker_servers()
+    for name in names:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    for image in docker_server_images():
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True, check=False)
+    return names
+
+
+def docker_server_images() -> list[str]:
+    """The driver's image cache on the setup's engine."""
+    listed = subprocess.run(
+        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", DOCKER_IMAGE_CACHE + "/*"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [line for line in listed.stdout.split() if line.startswith(DOCKER_IMAGE_CACHE + "/")]
 
 
 def loop_devices(layout: Layout) -> list[tuple[str, str]]:

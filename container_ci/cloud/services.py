@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from container_ci.cloud import mariadb, network, zun
+from container_ci.cloud import configs, mariadb, network, zun
 from container_ci.cloud.configs import COMPUTE_HOST
 from container_ci.cloud.layout import HOST, PORTS, Layout
 from container_ci.errors import CloudError
@@ -180,6 +180,23 @@ def _nova(binary: str) -> Callable[[Layout], list[str]]:
         ]
 
     return argv
+
+
+def _nova_compute(layout: Layout) -> list[str]:
+    """nova-compute, or with the Docker driver its launcher (which registers
+    the driver where nova 34 looks for drivers, then runs nova-compute)."""
+    if configs.configured_compute_driver(layout) == "docker":
+        return [
+            str(layout.bin("python")), "-m", f"{configs.DOCKER_DRIVER_PACKAGE}.launch",
+            "--config-file", str(layout.config_dir("nova") / "nova.conf"),
+        ]  # fmt: skip
+    return _nova("nova-compute")(layout)
+
+
+def _nova_compute_env(layout: Layout) -> dict[str, str]:
+    if configs.configured_compute_driver(layout) == "docker":
+        return {"PYTHONPATH": str(layout.config_dir("nova"))}
+    return {}
 
 
 def _ovsdb_server(layout: Layout) -> list[str]:
@@ -437,7 +454,13 @@ SERVICES: tuple[Service, ...] = (
     Service("nova-scheduler", _nova("nova-scheduler"), config="nova"),
     # nova-compute shuts down slowly (graceful_shutdown_timeout in nova.conf):
     # `down` waits for it, and `up` never starts a second one beside it.
-    Service("nova-compute", _nova("nova-compute"), config="nova", stop_timeout=90),
+    Service(
+        "nova-compute",
+        _nova_compute,
+        env=_nova_compute_env,
+        config="nova",
+        stop_timeout=90,
+    ),
     # The OVS agent logs SIGTERM and goes on: a short wait, then SIGKILL.
     Service(
         "neutron-openvswitch-agent",

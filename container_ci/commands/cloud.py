@@ -27,6 +27,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     add_nova_source_option(up)
     add_with_option(up)
+    up.add_argument(
+        "--compute-driver",
+        choices=["libvirt-lxc", "docker"],
+        help="nova-compute's driver from now on: libvirt-lxc (Nova's libvirt driver, "
+        "virt_type lxc) or docker (this repository's Docker driver, cci_nova_docker); "
+        "switching restarts nova-compute and deletes the servers (default: the last one, "
+        "at first libvirt-lxc)",
+    )
     up.set_defaults(run=run_up)
     down = actions.add_parser(
         "down", help="delete the cloud's servers, stop its processes (by pid), detach loops"
@@ -86,7 +94,13 @@ def run_up(args: argparse.Namespace) -> int:
     from container_ci.cloud import lifecycle
     from container_ci.cloud.layout import Layout
 
-    lifecycle.up(Layout.default(), _say, nova_source(args), frozenset(args.components))
+    lifecycle.up(
+        Layout.default(),
+        _say,
+        nova_source(args),
+        frozenset(args.components),
+        args.compute_driver,
+    )
     return 0
 
 

@@ -94,13 +94,14 @@ def add_cloud_options(parser: argparse.ArgumentParser) -> None:
         type=image_mapping,
         metavar="REF=NAME",
         help="cloud image for a scenario image ref (default: base=cci-guest-base, "
-        "alt=cci-guest-alt)",
+        "alt=cci-guest-alt; with --compute-driver docker, cci-guest-base-docker and "
+        "cci-guest-alt-docker)",
     )
 
 
 def cloud_options(args: argparse.Namespace, cloud: str | None = None) -> CloudOptions:
     """The cloud options of `add_cloud_options`; `cloud` overrides --cloud."""
-    from container_ci.targets.cloud import DEFAULT_IMAGES, CloudOptions
+    from container_ci.targets.cloud import CloudOptions
 
     name = args.cloud if cloud is None else cloud
     return CloudOptions(
@@ -108,8 +109,17 @@ def cloud_options(args: argparse.Namespace, cloud: str | None = None) -> CloudOp
         compute_driver=args.compute_driver,
         flavor=args.flavor,
         network=args.network or default_network(name),
-        images={**DEFAULT_IMAGES, **dict(args.image)},
+        images={**default_images(args.compute_driver), **dict(args.image)},
     )
+
+
+def default_images(compute_driver: str) -> dict[str, str]:
+    """The guest images as the driver boots them: raw ext4 for libvirt, the
+    `docker save` tarballs (container format docker) for the Docker driver."""
+    from container_ci.targets.cloud import DEFAULT_IMAGES
+    from container_ci.targets.container_service import CONTAINER_IMAGES
+
+    return dict(CONTAINER_IMAGES if compute_driver == "docker" else DEFAULT_IMAGES)
 
 
 def default_network(cloud: str) -> str:

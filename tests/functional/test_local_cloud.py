@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -100,13 +101,14 @@ def leftovers(layout: Layout) -> dict[str, list]:
         "ovsdb_socket": [str(network.OVSDB_SOCKET)] if network.OVSDB_SOCKET.exists() else [],
         "loops": lifecycle.loop_devices(layout),
         "domains": nova_domains(),
+        "docker servers": lifecycle.docker_servers() + lifecycle.docker_server_images(),
         "container service": zun_leftovers(layout),
     }
 
 
 NOTHING = {
     "services": [], "strays": [], "devices": [], "namespaces": [], "ovsdb_socket": [],
-    "loops": [], "domains": [], "container service": [],
+    "loops": [], "domains": [], "docker servers": [], "container service": [],
 }  # fmt: skip
 
 
@@ -254,6 +256,52 @@ def test_an_upstream_slice_with_networking_passes(local_cloud: Layout, tmp_path:
     assert "excluding" in done.stdout
     for excluded in ("test_verify_created_server_vcpus", "test_reboot_server_hard"):
         assert not any(excluded in test for test in results), excluded
+
+
+def test_the_docker_driver_runs_the_same_checks_through_nova(local_cloud: Layout, tmp_path: Path):
+    """`up --compute-driver docker`: nova-compute runs this repository's
+    Docker driver; the shipped scenarios and the plugin's compute tests pass
+    through Nova or are skipped with the docker row's reasons; then back to
+    libvirt LXC for the tests after this one."""
+    up = run_cli("cloud", "up", "--compute-driver", "docker", timeout=900)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    try:
+        # The driver's own tests against the real engine, in the venv Nova runs in.
+        driver_tests = subprocess.run(
+            [str(local_cloud.bin("python")), "-m", "unittest", "-v",
+             "cci_nova_docker.tests.test_driver"],
+            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            timeout=600, check=False,
+        )  # fmt: skip
+        assert driver_tests.returncode == 0, driver_tests.stderr[-4000:]
+        assert "Ran 4 tests" in driver_tests.stderr, driver_tests.stderr[-2000:]
+        out = tmp_path / "out"
+        done = run_cli(
+            "run", "--target", "nova", "--cloud", CLOUD_NAME, "--compute-driver", "docker",
+            "--output", out, "--plain", "--no-record", timeout=900,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+        summary = json.loads((out / "summary.json").read_text())
+        results = {r["scenario"]: r for r in summary["results"]}
+        for scenario in ("lifecycle", "snapshot", "rebuild", "concurrent-boot", "bad-image"):
+            assert results[scenario]["status"] == "passed", results[scenario]
+        assert "Docker compute driver" in results["suspend-resume"]["message"]
+        tempest = tmp_path / "tempest"
+        done = run_cli(
+            "tempest", "--suite", "compute", "--compute-driver", "docker", "--output", tempest,
+            "--workspace", tmp_path / "ws", "--no-record", env={"OS_CLOUD": None}, timeout=900,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+        tests = subunit_results(tempest / "tempest.subunit")
+        assert "fail" not in tests.values(), tests
+        survived = [t for t in tests if "test_file_survives_a_reboot" in t]
+        assert survived and tests[survived[0]] == "success", tests  # SSH, across a reboot
+        assert server_ids(local_cloud) == set()
+        assert lifecycle.docker_servers() == []
+    finally:
+        back = run_cli("cloud", "up", "--compute-driver", "libvirt-lxc", timeout=900)
+        assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-3000:]
 
 
 def test_up_deletes_the_servers_a_crash_left(local_cloud: Layout):

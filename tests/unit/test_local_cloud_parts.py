@@ -238,3 +238,27 @@ def test_the_container_image_is_the_plugins_default_and_what_up_registers():
     assert default == tempest_conf.CONTAINER_IMAGE == CONTAINER_IMAGES["base"]
     settings = tempest_conf.plugin_settings("container-service", "libvirt-lxc")["container_ci"]
     assert settings["image"] == default
+
+
+def test_the_compute_driver_chooses_nova_computes_program(tmp_path):
+    """libvirt-lxc: nova-compute itself; docker: the launcher, which registers
+    cci_nova_docker where nova 34 loads drivers from, found through PYTHONPATH
+    in a copy beside nova.conf (a change to it restarts nova-compute)."""
+    from container_ci.cloud.services import SERVICES
+
+    compute = next(s for s in SERVICES if s.name == "nova-compute")
+    layout = Layout(tmp_path / "cloud")
+    configs.write_ini(layout.config_dir("nova") / "nova.conf", configs.nova(layout, "pw"))
+    assert configs.configured_compute_driver(layout) == "libvirt-lxc"
+    assert compute.argv(layout)[0] == str(layout.bin("nova-compute"))
+    assert compute.env(layout) == {}
+    configs.write_ini(layout.config_dir("nova") / "nova.conf", configs.nova(layout, "pw", "docker"))
+    configs._copy_docker_driver(layout.config_dir("nova"))
+    assert configs.configured_compute_driver(layout) == "docker"
+    argv = compute.argv(layout)
+    assert argv[:3] == [str(layout.bin("python")), "-m", "cci_nova_docker.launch"]
+    assert compute.env(layout) == {"PYTHONPATH": str(layout.config_dir("nova"))}
+    assert (layout.config_dir("nova") / "cci_nova_docker" / "driver.py").exists()
+    read = configparser.ConfigParser(interpolation=None)
+    read.read(layout.config_dir("nova") / "nova.conf")
+    assert read["DEFAULT"]["compute_driver"] == "cci_docker.DockerDriver"

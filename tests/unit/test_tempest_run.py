@@ -135,8 +135,8 @@ def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     calls = []
 
-    def up(layout, say, nova_source=None, components=frozenset()):
-        calls.append(layout.root)
+    def up(layout, say, nova_source=None, components=frozenset(), compute_driver=None):
+        calls.append((layout.root, compute_driver))
         raise CloudError("keystone did not answer within 90s")
 
     monkeypatch.setattr(lifecycle, "up", up)
@@ -145,7 +145,8 @@ def test_no_cloud_named_means_the_local_cloud(tmp_path, monkeypatch):
         in_process=True,
     )  # fmt: skip
     assert done.returncode == 3
-    assert calls == [tmp_path / ".local" / "share" / "container-ci" / "cloud"]
+    # The run's driver is the one the local cloud runs from then on.
+    assert calls == [(tmp_path / ".local" / "share" / "container-ci" / "cloud", "libvirt-lxc")]
     assert "keystone did not answer" in done.stderr
 
 

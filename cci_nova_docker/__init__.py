@@ -1,0 +1,1 @@
+"""A Nova compute driver backed by the Docker Engine (see driver.py), for the local cloud."""
