@@ -116,7 +116,8 @@ NOTHING = {
 def local_cloud() -> Iterator[Layout]:
     layout = Layout.default()
     was_up = set(running(layout)) >= {s.name for s in BASE}
-    up = run_cli("cloud", "up", timeout=900)
+    # libvirt LXC, whichever driver the cloud last ran: the tests below say which they switch to.
+    up = run_cli("cloud", "up", "--compute-driver", "libvirt-lxc", timeout=900)
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     try:
         yield layout
