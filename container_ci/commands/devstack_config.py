@@ -13,10 +13,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "devstack-config",
         help="print the local.conf of a tempest job, from its zuul.d variables",
         description="Print a devstack local.conf that reproduces the Zuul job of a driver "
-        "(lxc: nova-lxc-tempest, docker: nova-docker-tempest, container-service: "
-        "container-service-tempest), made from the job's devstack_* variables in zuul.d.",
+        "(lxc: nova-lxc-tempest, container-service: container-service-tempest), made from "
+        "the job's devstack_* variables in zuul.d. Docker has no devstack job (nova-docker "
+        "was retired in 2017): nova-docker-tempest-local runs on the local cloud.",
     )
-    parser.add_argument("--driver", required=True, choices=("lxc", "docker", "container-service"))
+    parser.add_argument("--driver", required=True, choices=("lxc", "container-service"))
     parser.add_argument("--zuul-dir", type=Path, metavar="DIR", help="default: zuul.d")
     opts.add_repository_option(parser, "zuul.d/ is read")
     parser.set_defaults(run=run)

@@ -12,9 +12,10 @@ from container_ci.errors import BadInput
 from container_ci.zuul.check import effective_vars
 from container_ci.zuul.config import load_config
 
+# The devstack jobs. Docker has none: nova-docker was retired in 2017; its
+# job is nova-docker-tempest-local, the local cloud with no devstack.
 JOB_OF_DRIVER = {
     "lxc": "nova-lxc-tempest",
-    "docker": "nova-docker-tempest",
     "container-service": "container-service-tempest",
 }
 
