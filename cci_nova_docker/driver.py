@@ -38,6 +38,7 @@ from nova.image import glance
 from nova.objects import fields
 from nova.virt import driver, hardware
 from oslo_log import log as logging
+from oslo_serialization import jsonutils
 
 LOG = logging.getLogger(__name__)
 
@@ -124,7 +125,8 @@ class DockerDriver(driver.ComputeDriver):
             "hypervisor_type": "docker",
             "hypervisor_version": major * 1000000 + minor * 1000 + patch,
             "hypervisor_hostname": nodename,
-            "cpu_info": "?",
+            # JSON, as libvirt's: the hypervisors API parses it (500 otherwise: measured).
+            "cpu_info": jsonutils.dumps(_cpu_info()),
             "numa_topology": None,
             "supported_instances": [
                 (fields.Architecture.X86_64, fields.HVType.DOCKER, fields.VMMode.EXE)
@@ -217,7 +219,9 @@ class DockerDriver(driver.ComputeDriver):
             command=command,
             entrypoint=[],
             name=instance.name,
-            hostname=instance.hostname or instance.name,
+            # The kernel takes at most 64 bytes; Nova's hostnames may be FQDNs
+            # of 255 (microversion 2.94: Docker then fails the create).
+            hostname=(instance.hostname or instance.name).split(".")[0][:63],
             labels={LABEL_UUID: instance.uuid, LABEL_KIND: KIND},
             network_mode="none",
             # The guest configures its own interface from DHCP, as a VM's or
@@ -380,6 +384,26 @@ class DockerDriver(driver.ComputeDriver):
                 check=False,
             )
             subprocess.run(["ip", "link", "del", device], capture_output=True, check=False)
+
+
+def _cpu_info() -> dict[str, Any]:
+    """The host's processor, in the shape of libvirt's cpu_info."""
+    model = vendor = ""
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            name, _, value = line.partition(":")
+            if name.strip() == "model name" and not model:
+                model = value.strip()
+            elif name.strip() == "vendor_id" and not vendor:
+                vendor = value.strip()
+    cpus = os.cpu_count() or 1
+    return {
+        "arch": "x86_64",
+        "model": model,
+        "vendor": vendor,
+        "topology": {"cells": 1, "sockets": 1, "cores": cpus, "threads": 1},
+        "features": [],
+    }
 
 
 def _meminfo_mb(field: str) -> int:
