@@ -6,6 +6,8 @@ step looks before it acts, so `up` on a running cloud changes nothing."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import secrets
@@ -14,7 +16,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import openstack
@@ -316,31 +320,57 @@ def register_images_and_flavors(layout: Layout, state: CloudState) -> list[str]:
     connection = admin_connection(layout, state)
     images = image_api(connection)
     wanted_hash = rootfs.guest_hash()
-    properties: dict[str, Any] = {GUEST_HASH: wanted_hash}
     for variant in ("base", "alt"):
-        name = guest_image.image_name(variant)
-        existing = list(images.images(name=name))
-        if any(image.properties.get(GUEST_HASH) == wanted_hash for image in existing):
-            continue
-        path = guest_image.build(layout.data / "images", variant)
-        images.create_image(
-            name=name,
-            filename=str(path),
-            disk_format="raw",
-            container_format="bare",
-            visibility="public",
-            allow_duplicates=True,
-            wait=True,
-            **properties,
+        made = ensure_image(
+            images,
+            guest_image.image_name(variant),
+            (GUEST_HASH, wanted_hash),
+            "bare",
+            functools.partial(_built, layout.data / "images", variant),
         )
-        for stale in existing:  # built from an older init or busybox
-            images.delete_image(stale)
-        created.append(f"image {name}" + (" (replacing an older build)" if existing else ""))
+        if made:
+            created.append(made)
     for name, ram in FLAVORS.items():
         if connection.compute.find_flavor(name) is None:
             connection.compute.create_flavor(name=name, ram=ram, vcpus=1, disk=1, is_public=True)
             created.append(f"flavor {name}")
     return created
+
+
+def _built(destination: Path, variant: str) -> AbstractContextManager[Path]:
+    """The raw guest image, built once and kept (see guest_image.build)."""
+    return contextlib.nullcontext(guest_image.build(destination, variant))
+
+
+def ensure_image(
+    images: ImageV2,
+    name: str,
+    marker: tuple[str, str],
+    container_format: str,
+    file: Callable[[], AbstractContextManager[Path]],
+) -> str | None:
+    """A public raw image `name` whose property `marker[0]` is `marker[1]`
+    (which build it holds): uploaded from `file()` unless one is there, and
+    the older builds of that name deleted after it; what was made, or None."""
+    key, value = marker
+    existing = list(images.images(name=name))
+    if any(image.properties.get(key) == value for image in existing):
+        return None
+    properties: dict[str, Any] = {key: value}
+    with file() as path:
+        images.create_image(
+            name=name,
+            filename=str(path),
+            disk_format="raw",
+            container_format=container_format,
+            visibility="public",
+            allow_duplicates=True,
+            wait=True,
+            **properties,
+        )
+    for stale in existing:  # built from an older guest
+        images.delete_image(stale)
+    return f"image {name}" + (" (replacing an older build)" if existing else "")
 
 
 def ensure_network(layout: Layout, state: CloudState, timeout: float = 60) -> list[str]:

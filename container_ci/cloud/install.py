@@ -65,13 +65,45 @@ def install_packages(extra: tuple[str, ...] = ()) -> list[str]:
     return packages.install(DEBIAN_PACKAGES + extra)
 
 
-def venv_is_current(layout: Layout, nova_source: Path | None = None) -> bool:
-    stamp = layout.venv / ".container-ci-services"
+STAMP = ".container-ci-services"  # in a venv: the digest of what was installed into it
+
+
+def venv_is_current(venv: Path, stamp_value: str) -> bool:
+    stamp = venv / STAMP
     return (
-        layout.bin("python").exists()
+        (venv / "bin" / "python").exists()
         and stamp.exists()
-        and stamp.read_text().strip() == _stamp_value(nova_source)
+        and stamp.read_text().strip() == stamp_value
     )
+
+
+def ensure_venv(
+    venv: Path,
+    packages: tuple[str, ...],
+    stamp_value: str,
+    say: Callable[[str], None],
+    what: str,
+    then: Callable[[], None] | None = None,
+) -> bool:
+    """A venv of its own at `venv` holding `packages` (then whatever `then`
+    adds), reinstalled only when `stamp_value` changes; True if anything was
+    installed. The cloud's services and the container service each have one:
+    their pins are not the harness's, nor each other's."""
+    if venv_is_current(venv, stamp_value):
+        return False
+    if not (venv / "bin" / "python").exists():
+        say(f"creating the {what} virtualenv {venv}")
+        run_step([sys.executable, "-m", "venv", str(venv)], "python -m venv")
+    say(f"installing {len(packages)} packages from PyPI into it (about a minute)")
+    run_step(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+         *packages],
+        f"pip install ({what})",
+    )  # fmt: skip
+    if then is not None:
+        then()
+    (venv / STAMP).write_text(stamp_value + "\n")
+    return True
 
 
 def source_revision(source: Path) -> str:
@@ -94,31 +126,20 @@ def install_venv(
     With `nova_source`, Nova is that checkout (its other pins stay)."""
     if nova_source is not None and not (nova_source / "setup.cfg").is_file():
         raise CloudError(f"--nova-source {nova_source}: no setup.cfg there, not a Nova checkout")
-    if venv_is_current(layout, nova_source):
-        return False
-    if not layout.bin("python").exists():
-        say(f"creating the services' virtualenv {layout.venv}")
-        run_step([sys.executable, "-m", "venv", str(layout.venv)], "python -m venv")
-    say(f"installing {len(SERVICE_PACKAGES)} packages from PyPI into it (about a minute)")
-    run_step(
-        [
-            str(layout.bin("pip")),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            *SERVICE_PACKAGES,
-        ],
-        "pip install",
-    )
-    if nova_source is not None:
-        say(f"installing Nova from {nova_source} ({source_revision(nova_source)})")
-        run_step(
-            [str(layout.bin("pip")), "install", "--quiet", "--disable-pip-version-check",
-             str(nova_source)],
-            f"pip install {nova_source}",
-        )  # fmt: skip
-    (layout.venv / ".container-ci-services").write_text(_stamp_value(nova_source) + "\n")
-    return True
+
+    def nova_from_source() -> None:
+        if nova_source is not None:
+            say(f"installing Nova from {nova_source} ({source_revision(nova_source)})")
+            run_step(
+                [str(layout.bin("pip")), "install", "--quiet", "--disable-pip-version-check",
+                 str(nova_source)],
+                f"pip install {nova_source}",
+            )  # fmt: skip
+
+    return ensure_venv(
+        layout.venv, SERVICE_PACKAGES, _stamp_value(nova_source), say, "services'",
+        nova_from_source,
+    )  # fmt: skip
 
 
 def run_step(argv: list[str], what: str) -> None:

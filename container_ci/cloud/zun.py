@@ -26,21 +26,22 @@ pulled from a registry."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import re
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from container_ci.cloud import configs, network
 from container_ci.cloud.layout import HOST, PORTS, REGION, Layout
 from container_ci.errors import CloudError
-from container_ci.targets.container_service import CONTAINER_IMAGES
+from container_ci.targets.container_service import CONTAINER_IMAGES, MICROVERSION
 
 if TYPE_CHECKING:
     from openstack.connection import Connection
@@ -63,42 +64,22 @@ CATALOG_ENTRY = ("zun", "container", "zun-api", "")  # the API root: clients add
 SECOND_HOST = "cci-zun-2"
 # Docker's network plugin discovery reads spec files here (no restart needed).
 PLUGIN_SPEC = Path("/etc/docker/plugins/kuryr.spec")
-IMAGE_HASH = "container_ci_docker_image"  # image property: the Docker image id it holds
+IMAGE_HASH = "container_ci_docker_image"
+# How the cloud's own calls reach Zun: the catalogue's entry, and the
+# microversion the container-service target and the plugin send.
+ENDPOINT = {"service_type": "container", "interface": "public"}
+HEADERS = {"OpenStack-API-Version": MICROVERSION}  # image property: the Docker image id it holds
 
 
 # -- install --------------------------------------------------------------------
 
 
-def _stamp() -> str:
-    return hashlib.sha256("\n".join(PACKAGES).encode()).hexdigest()
-
-
-def venv_is_current(layout: Layout) -> bool:
-    stamp = layout.zun_venv / ".container-ci-services"
-    return (
-        layout.zun_bin("python").exists()
-        and stamp.exists()
-        and stamp.read_text().strip() == _stamp()
-    )
-
-
 def install_venv(layout: Layout, say: Callable[[str], None]) -> bool:
     """Create or update Zun's and kuryr's venv; True if anything was installed."""
-    from container_ci.cloud.install import run_step
+    from container_ci.cloud.install import ensure_venv
 
-    if venv_is_current(layout):
-        return False
-    if not layout.zun_bin("python").exists():
-        say(f"creating the container service's virtualenv {layout.zun_venv}")
-        run_step([sys.executable, "-m", "venv", str(layout.zun_venv)], "python -m venv")
-    say(f"installing {len(PACKAGES)} packages of the container service into it")
-    run_step(
-        [str(layout.zun_bin("pip")), "install", "--quiet", "--disable-pip-version-check",
-         *PACKAGES],
-        "pip install (container service)",
-    )  # fmt: skip
-    (layout.zun_venv / ".container-ci-services").write_text(_stamp() + "\n")
-    return True
+    stamp = hashlib.sha256("\n".join(PACKAGES).encode()).hexdigest()
+    return ensure_venv(layout.zun_venv, PACKAGES, stamp, say, "container service's")
 
 
 # -- configuration --------------------------------------------------------------
@@ -288,39 +269,34 @@ def register_images(connection: Connection, layout: Layout) -> list[str]:
     `docker`, replaced when the Docker image changed."""
     import docker
 
-    from container_ci.cloud.bootstrap import image_api
+    from container_ci.cloud.bootstrap import ensure_image, image_api
     from container_ci.provision import rootfs
 
+    images = image_api(connection)
     created: list[str] = []
     client = docker.from_env(timeout=120)
+
+    @contextlib.contextmanager
+    def saved(ref: str) -> Iterator[Path]:
+        with tempfile.TemporaryDirectory(dir=layout.data) as scratch:
+            tarball = Path(scratch) / "image.tar"
+            with open(tarball, "wb") as handle:
+                for chunk in client.api.get_image(ref):
+                    handle.write(chunk)
+            yield tarball
+
     try:
         for variant in rootfs.VARIANTS:
             ref = rootfs.image_ref(variant)
-            image_id = client.images.get(ref).id
-            name = CONTAINER_IMAGES[variant]  # Nova's raw images keep the plain names
-            images = image_api(connection)
-            existing = list(images.images(name=name))
-            if any(image.properties.get(IMAGE_HASH) == image_id for image in existing):
-                continue
-            with tempfile.TemporaryDirectory(dir=layout.data) as scratch:
-                tarball = Path(scratch) / f"{name}.tar"
-                with open(tarball, "wb") as handle:
-                    for chunk in client.api.get_image(ref):
-                        handle.write(chunk)
-                properties: dict[str, Any] = {IMAGE_HASH: image_id}
-                images.create_image(
-                    name=name,
-                    filename=str(tarball),
-                    disk_format="raw",
-                    container_format="docker",
-                    visibility="public",
-                    allow_duplicates=True,
-                    wait=True,
-                    **properties,
-                )
-            for stale in existing:
-                images.delete_image(stale)
-            created.append(f"image {name}" + (" (replacing an older build)" if existing else ""))
+            made = ensure_image(
+                images,
+                CONTAINER_IMAGES[variant],  # Nova's raw images keep the plain names
+                (IMAGE_HASH, str(client.images.get(ref).id)),
+                "docker",
+                functools.partial(saved, ref),
+            )
+            if made:
+                created.append(made)
     finally:
         client.close()
     return created
@@ -330,8 +306,8 @@ def hosts_up(connection: Connection) -> dict[str, bool]:
     """zun-compute services -> up, from Zun's own service list."""
     response = connection.session.get(
         "/v1/services",
-        endpoint_filter={"service_type": "container", "interface": "public"},
-        headers={"OpenStack-API-Version": "container 1.40"},
+        endpoint_filter=ENDPOINT,
+        headers=HEADERS,
         raise_exc=False,
     )
     if response.status_code != 200:
@@ -348,8 +324,7 @@ def delete_containers(connection: Connection, timeout: float = 120) -> int:
     were. Forced alone (no `stop`): Zun refuses stop-then-delete of a
     container still Creating, and a forced delete that fails on the compute
     leaves it in Error, which the next round deletes."""
-    endpoint = {"service_type": "container", "interface": "public"}
-    headers = {"OpenStack-API-Version": "container 1.40"}
+    endpoint, headers = ENDPOINT, HEADERS
 
     def listed() -> list[dict[str, Any]]:
         response = connection.session.get(
