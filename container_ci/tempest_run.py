@@ -23,15 +23,21 @@ from container_ci import paths, tempest_conf
 from container_ci.errors import BadInput
 from container_ci.targets.cloud import CloudOptions
 
-# Which tests a suite runs: the plugin's, or upstream Tempest's own compute
-# API tests (with the exclude list of upstream_exclusions.py).
+# Which tests a suite runs: the plugin's, upstream Tempest's own compute API
+# tests (with the exclude list of upstream_exclusions.py), or both in one
+# `tempest run` (one subunit stream, one build in the store).
+PLUGIN_COMPUTE = r"tempest_plugin\.tests\.(api\.compute|scenario\.test_server)"
+UPSTREAM_COMPUTE = r"tempest\.api\.compute\."
 SUITES = {
-    "compute": r"^tempest_plugin\.tests\.(api\.compute|scenario\.test_server)",
+    "compute": f"^{PLUGIN_COMPUTE}",
     "container-service": (
         r"^tempest_plugin\.tests\.(api\.container_service|scenario\.test_container)"
     ),
-    "upstream-compute": r"^tempest\.api\.compute\.",
+    "upstream-compute": f"^{UPSTREAM_COMPUTE}",
+    "full-compute": f"^({PLUGIN_COMPUTE}|{UPSTREAM_COMPUTE})",
 }
+# The suites that run upstream's tests, and so its generated exclude list.
+UPSTREAM_SUITES = ("upstream-compute", "full-compute")
 SUBUNIT_NAME = "tempest.subunit"
 
 
@@ -136,7 +142,7 @@ def run_tempest(
 ) -> int:
     """Run the suite; subunit into `output`; recorded (`record`) in the
     stability store at `db_url` (None: the default store) as `job`
-    (default: tempest-DRIVER). Returns tempest's exit code (3 when no
+    (default: `default_job`). Returns tempest's exit code (3 when no
     results came out of it)."""
     if run.local_cloud:
         components = frozenset({"container-service"} if run.suite == "container-service" else ())
@@ -147,7 +153,7 @@ def run_tempest(
             ),
         )
     workers = run.concurrency or tempest_conf.concurrency(write_config(run))
-    if run.suite == "upstream-compute" and run.exclude_list is None:
+    if run.suite in UPSTREAM_SUITES and run.exclude_list is None:
         from container_ci import upstream_tempest
 
         listed = upstream_tempest.write_exclude_list(
@@ -177,7 +183,7 @@ def run_tempest(
         return done.returncode or 3
     say(f"tempest: results {subunit}")
     if record:
-        _record(subunit, db_url, job or f"tempest-{run.compute_driver}", say)
+        _record(subunit, db_url, job or default_job(run.suite, run.compute_driver), say)
     return done.returncode
 
 
@@ -217,6 +223,19 @@ def _record(subunit: Path, db_url: str | None, job: str, say: Callable[[str], No
                 say(f"{subunit}: {ingested}")
         except BadInput as exc:
             print(f"container-ci: {exc}", file=sys.stderr)
+
+
+def default_job(suite: str, driver: str) -> str:
+    """The job a run is recorded under when none is named: one per suite and
+    compute driver, the driver last, so the report can set the same tests on
+    two drivers side by side (stability/drivers.py) and no suite's pass rate
+    is diluted by another's."""
+    if suite == "container-service":
+        return "tempest-container-service"
+    prefix = {"compute": "tempest", "upstream-compute": "tempest-upstream"}.get(
+        suite, f"tempest-{suite}"
+    )
+    return f"{prefix}-{driver}"
 
 
 def default_workspace(suite: str, driver: str) -> Path:

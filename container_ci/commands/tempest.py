@@ -24,10 +24,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--suite",
-        choices=("compute", "container-service", "upstream-compute"),
+        choices=("compute", "container-service", "upstream-compute", "full-compute"),
         default="compute",
-        help="the plugin's compute or container-service tests, or upstream Tempest's "
-        "tempest.api.compute tests (default: compute)",
+        help="the plugin's compute or container-service tests, upstream Tempest's "
+        "tempest.api.compute tests (minus the generated exclude list), or full-compute: "
+        "the plugin's compute tests and upstream's in one run (default: compute)",
     )
     parser.add_argument(
         "--tempest-conf",
@@ -51,7 +52,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--workspace", type=Path, help="default: DATA_DIR/tempest/SUITE-DRIVER")
     parser.add_argument("--output", type=Path, default=Path("results/tempest"), metavar="DIR")
-    parser.add_argument("--job", default="", help="job name in the store (default: tempest-DRIVER)")
+    parser.add_argument(
+        "--job",
+        default="",
+        help="job name in the store (default: tempest-DRIVER, tempest-upstream-DRIVER, "
+        "tempest-full-compute-DRIVER or tempest-container-service, by suite)",
+    )
     parser.add_argument("--db", metavar="URL", help="stability store (default: as `run`)")
     parser.add_argument("--no-record", action="store_true")
     add_nova_source_option(parser)
