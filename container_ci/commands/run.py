@@ -71,7 +71,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "in the data dir)",
     )
     parser.add_argument(
-        "--job", default="container-ci-local", help="job name the run is recorded under"
+        "--job",
+        default="",
+        help="job name the run is recorded under (default: container-ci-local for the local "
+        "targets; with a cloud target, container-ci-TARGET[-DRIVER], e.g. "
+        "container-ci-nova-docker, so each compute driver has its own history)",
     )
     parser.add_argument(
         "--no-record", action="store_true", help="do not record the run in the store"
@@ -89,8 +93,9 @@ def run(args: argparse.Namespace) -> int:
         scenarios = [catalogue.scenario_file(reference) for reference in args.scenario]
     else:
         scenarios = catalogue.shipped_scenarios()
+    targets = args.target or list(LOCAL_TARGETS)
     return run_session(
-        targets=args.target or list(LOCAL_TARGETS),
+        targets=targets,
         scenario_files=scenarios,
         capabilities=args.capabilities or catalogue.default_matrix(),
         concurrency=args.concurrency,
@@ -99,6 +104,18 @@ def run(args: argparse.Namespace) -> int:
         plain=args.plain,
         record=not args.no_record,
         db_url=args.db,
-        job=args.job,
+        job=args.job or default_job(targets, args.compute_driver),
         cloud=opts.cloud_options(args),
     )
+
+
+def default_job(targets: list[str], compute_driver: str) -> str:
+    """One history per kind of run: the local targets', and each cloud
+    target's per compute driver (the driver last, as the report's driver
+    comparison reads it). A driver left for the cloud to say is not in the
+    name: name it with --compute-driver."""
+    cloud_targets = sorted({name for name in targets if name not in LOCAL_TARGETS})
+    if not cloud_targets:
+        return "container-ci-local"
+    driver = [compute_driver] if compute_driver and "nova" in cloud_targets else []
+    return "-".join(["container-ci", *cloud_targets, *driver])

@@ -35,8 +35,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     _add_ingest(actions)
     _add_ingest_zuul(actions)
     _add_decide(actions)
-    report = actions.add_parser("report", help="HTML, Markdown and JSON stability reports")
-    report.add_argument("--job", help="only this job")
+    report = actions.add_parser(
+        "report",
+        help="HTML, Markdown and JSON stability reports",
+        description="Per job: pass rate and its interval, weekly trend, recent builds x "
+        "tests, failing tests, failure signatures. Without --job, first the compute drivers "
+        "side by side: the tests run on two of the capability matrix's compute drivers or "
+        "more, each driver's latest outcome, and the tests whose outcomes differ (a job's "
+        "driver is the one its name says: tempest-upstream-docker, nova-lxc-tempest-local); "
+        "also in OUTPUT/drivers.json.",
+    )
+    report.add_argument("--job", help="only this job (no driver comparison)")
     report.add_argument("--output", type=Path, default=Path("reports"), metavar="DIR")
     report.set_defaults(run=run_report)
 
@@ -223,12 +232,28 @@ def _apply(due: list[Decision], zuul_dir: Path, policy_path: Path) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from container_ci.stability.report import job_reports, write_reports
+    from container_ci.scenarios import catalogue, loader
+    from container_ci.stability.report import driver_comparison, job_reports, write_reports
     from container_ci.stability.store import Store
 
+    compute_drivers = loader.load_capabilities(catalogue.default_matrix()).compute_drivers()
     with Store(args.db) as store:
         reports = job_reports(store, args.job)
-    written = write_reports(args.output, reports, store.safe_url)
+        # One job's report compares nothing; the whole store's sets the same
+        # tests on each compute driver side by side.
+        comparison = None if args.job else driver_comparison(store, compute_drivers)
+    written = write_reports(args.output, reports, store.safe_url, comparison)
+    if comparison is not None and len(comparison.drivers) > 1:
+        totals = comparison.totals()
+        print(
+            "drivers side by side: "
+            + "; ".join(
+                f"{driver} {totals[driver]['tests']} test(s): {totals[driver]['pass']} passed, "
+                f"{totals[driver]['skip']} skipped, {totals[driver]['fail']} failed"
+                for driver in comparison.drivers
+            )
+            + f"; {len(comparison.differing())} differ ({written['drivers']})"
+        )
     for analysis, grid in reports:
         rate = analysis.pass_rate
         low, high = rate.interval

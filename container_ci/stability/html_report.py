@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from container_ci.stability.analysis import JobAnalysis
+from container_ci.stability.drivers import DriverComparison, rows_for_html
 
 CHART_WIDTH, CHART_HEIGHT, MARGIN = 600, 160, 12
 
@@ -38,7 +39,11 @@ def trend_chart(analysis: JobAnalysis) -> dict[str, Any]:
     return chart
 
 
-def render_html(analyses: list[tuple[JobAnalysis, dict[str, Any]]], store: str) -> str:
+def render_html(
+    analyses: list[tuple[JobAnalysis, dict[str, Any]]],
+    store: str,
+    comparison: DriverComparison | None = None,
+) -> str:
     environment = Environment(
         loader=PackageLoader("container_ci.stability", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
@@ -62,6 +67,18 @@ def render_html(analyses: list[tuple[JobAnalysis, dict[str, Any]]], store: str) 
             }
         )
     template = environment.get_template("report.html.j2")
+    side_by_side = None
+    if comparison is not None and len(comparison.drivers) > 1:
+        side_by_side = {
+            "drivers": comparison.drivers,
+            "jobs": comparison.jobs,
+            "totals": comparison.totals(),
+            "alone": comparison.alone,
+            "rows": list(rows_for_html(comparison)),
+        }
     return template.render(
-        jobs=jobs, store=store, generated=datetime.now(UTC).isoformat(timespec="seconds")
+        jobs=jobs,
+        store=store,
+        drivers=side_by_side,
+        generated=datetime.now(UTC).isoformat(timespec="seconds"),
     )

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from container_ci.errors import BadInput
+from container_ci.stability import drivers
 from container_ci.stability.analysis import JobAnalysis, analyse_job, jobs
 from container_ci.stability.html_report import render_html
 from container_ci.stability.store import Store
@@ -176,21 +177,38 @@ def to_markdown(analysis: JobAnalysis, grid: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def driver_comparison(store: Store, compute_drivers: list[str]) -> drivers.DriverComparison:
+    """The same tests on each compute driver (stability/drivers.py)."""
+    with store.session() as session:
+        return drivers.compare_drivers(session, compute_drivers)
+
+
 def write_reports(
-    output: Path, analyses: list[tuple[JobAnalysis, dict[str, Any]]], store: str = ""
+    output: Path,
+    analyses: list[tuple[JobAnalysis, dict[str, Any]]],
+    store: str = "",
+    comparison: drivers.DriverComparison | None = None,
 ) -> dict[str, Path]:
+    """stability.html, .md and .json, and drivers.json (the driver
+    comparison, also first in the HTML and Markdown when it compares two
+    drivers or more)."""
     output.mkdir(parents=True, exist_ok=True)
+    comparison = comparison or drivers.DriverComparison(drivers=[], jobs={})
+    side_by_side = drivers.to_markdown(comparison, _escape_md)
     markdown = "# container-ci stability report\n\n" + "\n".join(
-        to_markdown(analysis, grid) for analysis, grid in analyses
+        ([side_by_side] if side_by_side else [])
+        + [to_markdown(analysis, grid) for analysis, grid in analyses]
     )
     paths = {
         "html": output / "stability.html",
         "markdown": output / "stability.md",
         "json": output / "stability.json",
+        "drivers": output / "drivers.json",
     }
-    paths["html"].write_text(render_html(analyses, store))
+    paths["html"].write_text(render_html(analyses, store, comparison))
     paths["markdown"].write_text(markdown)
     paths["json"].write_text(
         json.dumps([to_json(analysis, grid) for analysis, grid in analyses], indent=2) + "\n"
     )
+    paths["drivers"].write_text(json.dumps(drivers.to_json(comparison), indent=2) + "\n")
     return paths

@@ -94,7 +94,7 @@ class TestResult(Base):
     test_id: Mapped[int] = mapped_column(ForeignKey("tests.id"))
     status: Mapped[str] = mapped_column(String(32))  # success, fail, skip, xfail, uxsuccess
     duration: Mapped[float | None] = mapped_column(Float)
-    failure_text: Mapped[str | None] = mapped_column(Text)
+    failure_text: Mapped[str | None] = mapped_column(Text)  # a skip's: its reason
     infrastructure: Mapped[bool] = mapped_column(Boolean, default=False)
     signature_id: Mapped[int | None] = mapped_column(ForeignKey("failure_signatures.id"))
 

@@ -40,6 +40,15 @@ def subunit_stream(results: list[tuple[str, str]], start: datetime = T0, trace: 
                 eof=True,
                 timestamp=moment,
             )
+        if status == "skip":  # testtools' skip reason, as Tempest's streams carry it
+            stream.status(
+                test_id=test_id,
+                file_name="reason",
+                file_bytes=f"{test_id.rsplit('.', 1)[-1]} is not supported here".encode(),
+                mime_type="text/plain;charset=utf8",
+                eof=True,
+                timestamp=moment,
+            )
         stream.status(test_id=test_id, test_status=status, timestamp=moment)
     return buffer.getvalue()
 

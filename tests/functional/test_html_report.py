@@ -24,7 +24,23 @@ CHROMIUM = [
 
 
 def record_history(store: Store) -> None:
-    """Twelve daily builds; every fourth fails the test whose name is a script."""
+    """Twelve daily builds on libvirt LXC; every fourth fails the test whose
+    name is a script. Three on Docker, where it skips with a script for a
+    reason: the drivers side by side show it, as text."""
+    for index in range(3):
+        record_build(
+            store,
+            ParsedBuild(
+                uuid=f"d{index}",
+                job="container-ci-nova-docker",
+                source="container-ci",
+                start_time=T0 + timedelta(days=index, hours=1),
+                results=[
+                    ParsedResult("container_ci.scenarios.lifecycle.libvirt-lxc", "success", 1.0),
+                    ParsedResult(INJECTED, "skip", 0.0, f"not on docker {INJECTED}"),
+                ],
+            ),
+        )
     for index in range(12):
         failing = index % 4 == 0
         record_build(
@@ -73,6 +89,8 @@ def test_report_renders_and_escapes_injected_names(tmp_path):
     assert "data-pwned" not in dom.split("<body", 1)[1].split(">", 1)[0], "the injected script ran"
     assert "<script" not in dom.lower().replace("&lt;script", "")
     assert "&lt;script&gt;document.body.setAttribute" in dom  # shown as text
+    assert "Compute drivers side by side" in dom
+    assert "skip (0/3 passed): not on docker &lt;script&gt;" in dom
 
     screenshot = tmp_path / "report.png"
     subprocess.run(

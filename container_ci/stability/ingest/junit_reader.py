@@ -73,6 +73,7 @@ def read_junit_file(path: Path, job: str) -> ParsedBuild:
                     break
                 if isinstance(outcome, Skipped):
                     status = SKIP
+                    failure = outcome.message or outcome.text or None
             duration = float(case.time) if case.time is not None else None
             total += duration or 0.0
             results.append(ParsedResult(test_id, status, duration, failure, infrastructure))

@@ -17,6 +17,8 @@ class ParsedResult:
     test_id: str
     status: str  # one of FINAL_STATUSES
     duration: float | None = None
+    # A failure's traceback or message; a skip's reason (the report shows why a
+    # test skips on one driver and runs on another).
     failure_text: str | None = None
     infrastructure: bool = False  # the backend broke, not the driver
 

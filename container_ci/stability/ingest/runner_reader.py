@@ -31,6 +31,8 @@ def build_from_run(run: RunResult, job: str = DEFAULT_JOB) -> ParsedBuild:
                 if s.status in (StepStatus.FAILED, StepStatus.ERROR)
             ]
             failure = "\n".join(bad) or pair.message
+        elif pair.status == PairStatus.SKIPPED:
+            failure = pair.message or None
         results.append(
             ParsedResult(
                 test_id=pair.test_id,

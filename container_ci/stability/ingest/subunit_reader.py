@@ -20,6 +20,7 @@ from container_ci.errors import BadInput
 from container_ci.stability.ingest.model import (
     FAIL,
     FINAL_STATUSES,
+    SKIP,
     UXSUCCESS,
     ParsedBuild,
     ParsedResult,
@@ -144,7 +145,9 @@ def parse_stream(data: bytes, source: str) -> list[tuple[ParsedResult, list[date
             (last - first).total_seconds() if first is not None and last is not None else None
         )
         failure = None
-        if status in (FAIL, UXSUCCESS) and details:
+        if status == SKIP and details and details.get("reason"):
+            failure = b"".join(details["reason"]).decode(errors="replace")
+        elif status in (FAIL, UXSUCCESS) and details:
             failure = (
                 "\n".join(
                     b"".join(details[name]).decode(errors="replace")
