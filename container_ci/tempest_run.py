@@ -159,6 +159,11 @@ def run_tempest(
         listed = upstream_tempest.write_exclude_list(
             run.workspace / "etc", run.compute_driver, run.local_cloud
         )
+        excluded = upstream_tempest.excluded_tests(run.compute_driver, run.local_cloud)
+        say(
+            f"tempest: {len(excluded)} of {len(upstream_tempest.upstream_tests())} upstream "
+            f"tempest.api.compute tests excluded on {run.compute_driver} ({listed})"
+        )
         run = replace(run, exclude_list=listed)
     run.output.mkdir(parents=True, exist_ok=True)
     argv = [tempest_bin(), "run", "--regex", run.test_regex, "--concurrency", str(workers)]

@@ -179,6 +179,13 @@ def upstream_tests() -> tuple[str, ...]:
     return tuple(test for test in listed if test.startswith("tempest.api.compute."))
 
 
+def excluded_tests(driver: str, local_cloud: bool) -> list[str]:
+    """The upstream tests the exclude list keeps out of a run on `driver`:
+    what a run's counts leave out, said beside them."""
+    patterns = [re.compile(e.tests) for e in exclusions(driver, local_cloud)]
+    return [test for test in upstream_tests() if any(p.search(test) for p in patterns)]
+
+
 def problems(path: Path | None = None) -> list[str]:
     """file:line: message for every entry that matches no upstream test."""
     path = path or exclusions_path()

@@ -74,3 +74,25 @@ def nova_file(name: str) -> Path:
         f"needs Nova's {NOVA_FILES[name][0]}: set $CONTAINER_CI_NOVA_DIR to a Nova checkout "
         f"(looked in: {', '.join(str(p) for p in places)})"
     )
+
+
+def upstream_dir() -> Path:
+    """Upstream repositories in Zuul's <org>/<repo> layout (their Zuul
+    configurations, playbooks and roles at recorded commits): shared/upstream
+    beside this repository or the one it was cloned from, or named by
+    $CONTAINER_CI_SHARED_UPSTREAM. The calling test is skipped, with where it
+    looked, when none has openstack/tempest."""
+    places = []
+    if os.environ.get("CONTAINER_CI_SHARED_UPSTREAM"):
+        places.append(Path(os.environ["CONTAINER_CI_SHARED_UPSTREAM"]))
+    places.append(REPO.parent / "shared" / "upstream")
+    origin = _origin_dir()
+    if origin is not None:
+        places.append(origin.parent / "shared" / "upstream")
+    for place in places:
+        if (place / "openstack" / "tempest" / "zuul.d").is_dir():
+            return place
+    pytest.skip(
+        "needs upstream repositories' Zuul configurations: set $CONTAINER_CI_SHARED_UPSTREAM "
+        f"(looked in: {', '.join(str(p) for p in places)})"
+    )

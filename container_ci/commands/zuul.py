@@ -38,6 +38,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     opts.add_repository_option(exclude, "jobs/exclude/ is written")
     exclude.set_defaults(run=run_exclude_list)
+    names = actions.add_parser(
+        "upstream-names",
+        help="the names upstream repositories' Zuul configurations define, as the shipped list",
+        description="Read the Zuul configuration of every <org>/<repo> under --upstream and "
+        "print the jobs, project-templates, nodesets and semaphores they define, with the "
+        "commits read (PROVENANCE or git HEAD): the list `zuul check` uses when it is not "
+        "given the repositories. --write replaces the list shipped with container-ci.",
+    )
+    names.add_argument("--upstream", type=Path, required=True, metavar="DIR")
+    names.add_argument("--write", action="store_true", help="write the shipped list")
+    names.set_defaults(run=run_upstream_names)
 
 
 def _add_check(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,8 +72,11 @@ def _add_check(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     check.add_argument(
         "--upstream",
         type=Path,
-        metavar="FILE",
-        help="declared upstream names (default: the list shipped with container-ci)",
+        metavar="DIR|FILE",
+        help="where names defined upstream come from: a directory of upstream repositories "
+        "in Zuul's <org>/<repo> layout (their zuul.yaml, zuul.d/, .zuul.yaml or .zuul.d/ are "
+        "read; e.g. ../shared/upstream), or a names file (default: the lists shipped with "
+        "container-ci, generated from those repositories)",
     )
     check.add_argument(
         "--root",
@@ -129,6 +143,25 @@ def run_move(args: argparse.Namespace) -> int:
         f"{moved.path}: {moved.stanza}: {args.job} "
         f"{moved.from_pipeline} -> {moved.to_pipeline}{flag}"
     )
+    return 0
+
+
+def run_upstream_names(args: argparse.Namespace) -> int:
+    from importlib import resources
+
+    from container_ci.zuul import upstream
+    from container_ci.zuul.check import UPSTREAM_NAMES
+
+    command = f"container-ci zuul upstream-names --upstream {args.upstream} --write"
+    defined = upstream.defined_names(upstream.find_repositories(args.upstream))
+    text = upstream.names_yaml(defined, command)
+    if not args.write:
+        print(text, end="")
+        return 0
+    path = Path(str(resources.files("container_ci.zuul") / UPSTREAM_NAMES))
+    path.write_text(text, encoding="utf-8")
+    counts = ", ".join(f"{len(names)} {section}" for section, names in defined.names.items())
+    print(f"wrote {path}: {counts}, from {defined.describe()}")
     return 0
 
 

@@ -3,7 +3,10 @@ project's rules forbid, as `file:line: message`.
 
 - every stanza against Zuul's own schema (from the zuul package);
 - every job, parent, template, nodeset and semaphore named is defined in the
-  checked configuration or declared upstream (zuul/upstream-names.yaml);
+  checked configuration or upstream: in the repositories `--upstream DIR`
+  holds (their real Zuul configurations, zuul/upstream.py), else in the list
+  generated from them and shipped (zuul/upstream-names.yaml, plus
+  zuul/unavailable-names.yaml for repositories not available here);
 - every playbook a job names exists (unless the configuration is checked as
   data, without its repository: `--no-files`);
 - for jobs running this project's Tempest plugin: the test regexes compile
@@ -25,11 +28,13 @@ from typing import Any
 from container_ci.errors import BadInput
 from container_ci.yaml_source import load_yaml, to_plain
 from container_ci.zuul import plugin_tests
+from container_ci.zuul import upstream as upstream_repositories
 from container_ci.zuul.config import Problem, Stanza, ZuulConfig, load_config
 from container_ci.zuul.schema import schema_problems
 
 PLUGIN_NAME = "container-ci"
 UPSTREAM_NAMES = "upstream-names.yaml"
+UNAVAILABLE_NAMES = "unavailable-names.yaml"
 PLAYBOOK_KEYS = ("pre-run", "run", "post-run", "cleanup-run")
 REGEX_VARS = ("tempest_test_regex", "tempest_exclude_regex")
 PROJECT_SRC_MARK = re.compile(r"\.src_dir\s*}}/(?P<path>\S+?)'?$")
@@ -51,22 +56,70 @@ class UpstreamNames:
     templates: frozenset[str] = frozenset()
     nodesets: frozenset[str] = frozenset()
     semaphores: frozenset[str] = frozenset()
+    where: str = "declared upstream"  # for messages: where a name was looked for
 
     @classmethod
     def shipped(cls) -> UpstreamNames:
-        """The list shipped with container-ci (zuul/upstream-names.yaml)."""
-        return cls.load(Path(str(resources.files("container_ci.zuul") / UPSTREAM_NAMES)))
+        """The lists shipped with container-ci: the one generated from real
+        upstream configurations and the one of repositories not available."""
+        package = resources.files("container_ci.zuul")
+        generated = cls.load(Path(str(package / UPSTREAM_NAMES)))
+        return generated | cls.unavailable()
+
+    @classmethod
+    def unavailable(cls, present: frozenset[str] = frozenset()) -> UpstreamNames:
+        """The shipped names of repositories not available here
+        (zuul/unavailable-names.yaml), less those of the `present` ones."""
+        path = Path(str(resources.files("container_ci.zuul") / UNAVAILABLE_NAMES))
+        document = to_plain(load_yaml(path)) or {}
+        names = cls()
+        for repository, sections in document.items():
+            if repository not in present:
+                names = names | cls.from_sections(sections)
+        return names
 
     @classmethod
     def load(cls, path: Path) -> UpstreamNames:
+        """A names file, or (a directory) the repositories in it."""
+        if path.is_dir():
+            return cls.from_repositories(path)
         document = to_plain(load_yaml(path)) or {}
         if not isinstance(document, dict):
             raise BadInput(f"{path}:1: expected a mapping of jobs, project-templates, nodesets")
+        return cls.from_sections(document)
+
+    @classmethod
+    def from_sections(cls, document: dict[str, Any]) -> UpstreamNames:
         return cls(
             jobs=frozenset(document.get("jobs") or ()),
             templates=frozenset(document.get("project-templates") or ()),
             nodesets=frozenset(document.get("nodesets") or ()),
             semaphores=frozenset(document.get("semaphores") or ()),
+        )
+
+    @classmethod
+    def from_repositories(cls, directory: Path) -> UpstreamNames:
+        """What the Zuul configurations of the repositories under `directory`
+        (<org>/<repo>) define, and the shipped names of repositories it does
+        not hold (opendev/base-jobs has no public copy)."""
+        repositories = upstream_repositories.find_repositories(directory)
+        defined = upstream_repositories.defined_names(repositories)
+        read = cls(
+            jobs=defined.names["jobs"],
+            templates=defined.names["project-templates"],
+            nodesets=defined.names["nodesets"],
+            semaphores=defined.names["semaphores"],
+            where=f"in the repositories of {directory} (nor declared for others)",
+        )
+        return read | cls.unavailable(frozenset(r.name for r in repositories))
+
+    def __or__(self, other: UpstreamNames) -> UpstreamNames:
+        return UpstreamNames(
+            self.jobs | other.jobs,
+            self.templates | other.templates,
+            self.nodesets | other.nodesets,
+            self.semaphores | other.semaphores,
+            self.where,
         )
 
 
@@ -128,7 +181,7 @@ def _references(config: ZuulConfig, upstream: UpstreamNames) -> list[Problem]:
             problems.append(
                 stanza.problem(
                     location,
-                    f"{stanza.label}: {kind} {name!r} is not defined here nor declared upstream",
+                    f"{stanza.label}: {kind} {name!r} is not defined here nor {upstream.where}",
                 )
             )
 

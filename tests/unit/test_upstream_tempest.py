@@ -113,3 +113,15 @@ def test_a_driver_without_feature_rows_is_bad_input(tmp_path):
     path.write_text(text[: text.index("compute_api_features:")])
     with pytest.raises(BadInput, match="no compute_drivers and compute_api_features rows"):
         tempest_conf.feature_flags("libvirt-lxc", path)
+
+
+def test_the_excluded_count_is_what_the_entries_match():
+    """Four LXC tests and six Docker ones (doc/local_cloud.md); every
+    excluded test is a real one."""
+    tests = set(upstream_tempest.upstream_tests())
+    lxc = upstream_tempest.excluded_tests("libvirt-lxc", local_cloud=True)
+    assert len(lxc) == 4 and set(lxc) <= tests
+    docker = upstream_tempest.excluded_tests("docker", local_cloud=True)
+    assert len(docker) == 6
+    assert sum("test_get_server_diagnostics" in test for test in docker) == 2
+    assert set(docker) <= tests

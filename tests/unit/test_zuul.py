@@ -14,7 +14,7 @@ import pytest
 from container_ci.zuul.check import CheckOptions, UpstreamNames, check, effective_vars
 from container_ci.zuul.config import load_config
 from tests.helpers import REPO, run_cli
-from tests.nova_files import nova_file
+from tests.nova_files import nova_file, upstream_dir
 
 ZUUL_D = REPO / "zuul.d"
 
@@ -254,3 +254,69 @@ def test_devstack_config_equals_the_jobs_variables():
     assert "disable_service c-vol" in text
     container_ci_section = text.split("[container_ci]\n", 1)[1]
     assert "compute_driver = libvirt-lxc" in container_ci_section
+
+
+@pytest.fixture
+def upstream():
+    return upstream_dir()
+
+
+def unresolved(lines: list[str]) -> set[str]:
+    return {
+        line.split("'")[1]
+        for line in lines
+        if "is not defined here nor in the repositories" in line
+    }
+
+
+def test_tempests_configuration_resolves_every_name_its_repositories_define(upstream):
+    """Tempest's zuul.d against the real configurations of the repositories
+    given: a name still unresolved is one none of them defines (grenade's,
+    neutron's, cinder's ...); 35 false errors with the old hand list."""
+    code, out = zuul_check(upstream / "openstack" / "tempest" / "zuul.d", "--no-files",
+                           "--upstream", upstream)  # fmt: skip
+    names = unresolved(out)
+    assert code == 1 and names, out
+    defined = UpstreamNames.from_repositories(upstream)
+    assert not names & (defined.jobs | defined.nodesets | defined.templates), names
+    text = "\n".join(p.read_text() for p in upstream.glob("*/*/**/*.yaml"))
+    for name in names:
+        assert f"name: {name}\n" not in text, name  # really defined nowhere given
+
+
+def test_a_misspelt_attribute_in_tempests_configuration_is_caught_at_its_line(upstream, tmp_path):
+    copy = tmp_path / "zuul.d"
+    shutil.copytree(upstream / "openstack" / "tempest" / "zuul.d", copy)
+    path = copy / "integrated-gate.yaml"
+    text = path.read_text()
+    assert "    timeout: 10800\n" in text
+    path.write_text(text.replace("    timeout: 10800\n", "    timeuot: 10800\n", 1))
+    code, out = zuul_check(copy, "--no-files", "--upstream", upstream)
+    line = next(n for n, t in enumerate(path.read_text().splitlines(), 1) if "timeuot" in t)
+    assert code == 1
+    assert any(o.startswith(f"{path}:{line}: ") and "timeuot" in o for o in out), out
+
+
+def test_this_repositorys_configuration_resolves_against_the_real_repositories(upstream):
+    code, out = zuul_check(ZUUL_D, "--upstream", upstream)
+    assert code == 0, out
+
+
+def test_the_shipped_names_are_generated_from_the_real_repositories(upstream):
+    """upstream-names.yaml is what `zuul upstream-names --write` makes of
+    the repositories, commits included: regenerate it when they move."""
+    from importlib import resources
+
+    from container_ci.zuul import upstream as upstream_module
+
+    shipped = (resources.files("container_ci.zuul") / "upstream-names.yaml").read_text()
+    defined = upstream_module.defined_names(upstream_module.find_repositories(upstream))
+    body = upstream_module.names_yaml(defined, "x").split("\n", 1)[1]
+    assert shipped.split("\n", 1)[1] == body
+    assert "\n  openstack/tempest: " in shipped
+
+
+def test_an_upstream_directory_without_repositories_is_bad_input(tmp_path):
+    done = run_cli("zuul", "check", ZUUL_D, "--upstream", tmp_path, in_process=True)
+    assert done.returncode == 2
+    assert "no repository with a Zuul configuration" in done.stderr
