@@ -1,4 +1,5 @@
-"""`container-ci zuul check | move | exclude-list`: zuul.d/ is code."""
+"""`container-ci zuul check | move | exclude-list | upstream-names`: zuul.d/ is code;
+`container-ci zuul up | down | status | logs | enqueue`: a real Zuul on this machine."""
 
 from __future__ import annotations
 
@@ -49,6 +50,57 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     names.add_argument("--upstream", type=Path, required=True, metavar="DIR")
     names.add_argument("--write", action="store_true", help="write the shipped list")
     names.set_defaults(run=run_upstream_names)
+    _add_local(actions)
+
+
+def _add_local(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The local Zuul: a real Zuul 14 on 127.0.0.1 (container_ci.localzuul)."""
+    up = actions.add_parser(
+        "up",
+        help="install and start a real Zuul on 127.0.0.1 loading this working tree",
+        description="Install (once) and start ZooKeeper, PostgreSQL, an sshd as the static "
+        "node, zuul-scheduler, -executor, -launcher, -web and a log server, all on 127.0.0.1 "
+        "(ports 24601-24606); tenant `local` loads this repository's working tree as "
+        "openstack/container-ci and the upstream repositories. State: DATA_DIR/zuul.",
+    )
+    up.add_argument(
+        "--upstream",
+        type=Path,
+        metavar="DIR",
+        help="upstream repositories in Zuul's <org>/<repo> layout (default: ../shared/upstream "
+        "next to the repository, if there)",
+    )
+    up.add_argument(
+        "--periodic-time",
+        metavar="CRON",
+        help="give the periodic pipeline this timer, e.g. '0 3 * * *' (default: none; its "
+        "jobs would run on this machine and container-ci-stability reads zuul.opendev.org)",
+    )
+    opts.add_repository_option(up, "the working tree loaded as openstack/container-ci")
+    up.set_defaults(run=run_local_up)
+    down = actions.add_parser("down", help="stop the local Zuul's processes (by pid)")
+    down.add_argument(
+        "--purge", action="store_true", help="also remove its state (keeps Zuul's venv and Ansible)"
+    )
+    down.set_defaults(run=run_local_down)
+    status = actions.add_parser("status", help="each process of the local Zuul: pid, port, health")
+    status.set_defaults(run=run_local_status)
+    logs = actions.add_parser("logs", help="the last lines of the local Zuul's logs")
+    logs.add_argument("name", nargs="?", help="one process (default: every one)")
+    logs.add_argument("-n", "--lines", type=opts.positive_int, default=20)
+    logs.set_defaults(run=run_local_logs)
+    enqueue = actions.add_parser(
+        "enqueue",
+        help="run a pipeline for a project's master in the local Zuul and wait for the result",
+        description="Enqueue the project's current master (zuul-client enqueue-ref with an "
+        "operator token), wait for the buildset, print each build's result and log_url; exit "
+        "0 if every build succeeded. With --job, refuse unless that is the only job to run.",
+    )
+    enqueue.add_argument("--pipeline", required=True)
+    enqueue.add_argument("--project", default="openstack/container-ci")
+    enqueue.add_argument("--job", help="the job expected to run (the only one)")
+    enqueue.add_argument("--timeout", type=opts.positive_int, default=1800, metavar="SECONDS")
+    enqueue.set_defaults(run=run_local_enqueue)
 
 
 def _add_check(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,6 +151,75 @@ def _add_check(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "repository's jobs/promotion.yaml when its own zuul.d/ is checked)",
     )
     check.set_defaults(run=run_check)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_local_up(args: argparse.Namespace) -> int:
+    from container_ci.localzuul import lifecycle
+    from container_ci.localzuul.layout import Layout
+
+    checkout = opts.repository(args).root
+    upstream = args.upstream or lifecycle.upstream_default(checkout)
+    lifecycle.up(Layout.default(), checkout, upstream, _say, args.periodic_time)
+    return 0
+
+
+def run_local_down(args: argparse.Namespace) -> int:
+    from container_ci.localzuul import lifecycle
+    from container_ci.localzuul.layout import Layout
+
+    lifecycle.down(Layout.default(), _say, purge=args.purge)
+    return 0
+
+
+def run_local_status(args: argparse.Namespace) -> int:
+    from container_ci.localzuul import lifecycle
+    from container_ci.localzuul.layout import Layout
+
+    layout = Layout.default()
+    rows = lifecycle.status(layout)
+    print(f"{'PROCESS':<16} {'STATE':<14} {'PID':>7} {'PORT':>6}")
+    for row in rows:
+        pid = str(row.pid) if row.pid else "-"
+        port = str(row.port) if row.port else "-"
+        print(f"{row.name:<16} {row.health:<14} {pid:>7} {port:>6}")
+    running = sum(row.health == "running" for row in rows)
+    print(f"{running}/{len(rows)} running; state {layout.root}")
+    return 0 if running == len(rows) else 1
+
+
+def run_local_logs(args: argparse.Namespace) -> int:
+    from container_ci.errors import BadInput
+    from container_ci.localzuul import lifecycle
+    from container_ci.localzuul.layout import Layout
+    from container_ci.localzuul.services import SERVICES
+
+    layout = Layout.default()
+    names = [s.name for s in SERVICES]
+    if args.name and args.name not in names:
+        raise BadInput(f"no process {args.name!r} (processes: {', '.join(names)})")
+    for name in [args.name] if args.name else names:
+        path = layout.logfile(name)
+        print(f"==> {path} <==")
+        for line in lifecycle.tail(path, args.lines):
+            print(line)
+    return 0
+
+
+def run_local_enqueue(args: argparse.Namespace) -> int:
+    from container_ci.localzuul import enqueue, lifecycle
+    from container_ci.localzuul.layout import Layout
+
+    layout = Layout.default()
+    lifecycle.require_running(layout)
+    done = enqueue.enqueue(layout, args.pipeline, args.project, args.job, _say, args.timeout)
+    for build in done.builds:
+        print(f"{build.job}: {build.result} {build.log_url or '(no log_url)'}")
+    print(f"buildset {done.buildset}: {done.result} in {done.seconds:.0f}s")
+    return 0 if done.ok else 1
 
 
 def run_check(args: argparse.Namespace) -> int:
