@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -67,7 +69,15 @@ def console_script() -> None:
     the command loaded (40-70 ms of every `container-ci run`, measured, for
     the libraries a run imports). The command closed its own files and
     connections."""
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:
+        # The reader went away (`container-ci ... | head`): no traceback, and
+        # the shell's code for a write to a closed pipe. Python's own advice:
+        # point stdout at /dev/null so its flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(128 + signal.SIGPIPE)
     gc.freeze()
     sys.exit(code)
 

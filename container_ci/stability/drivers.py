@@ -12,10 +12,16 @@ naming no driver, or two, is left out.
 
 For each test that ran on at least two drivers: its runs and outcomes on
 each, and its latest outcome, with the skip reason or failure text; the
-report lists the tests whose latest outcomes differ."""
+report lists the tests whose latest outcomes differ. A class that skips in
+its setUpClass is one result in a stream (`setUpClass (module.Class)`):
+on a driver with such a result, each test of that class another driver ran
+counts as skipped with its reason, so a whole class Tempest skips on one
+driver and runs on the other shows test by test."""
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from container_ci.stability.tables import Build, Job, Test, TestResult
 
+CLASS_FIXTURE = re.compile(r"^(setUpClass|tearDownClass) \((?P<cls>[\w.]+)\)$")
 # The store's statuses, as the comparison counts them.
 OUTCOME = {"success": "pass", "xfail": "pass", "skip": "skip", "fail": "fail", "uxsuccess": "fail"}
 REASON_CHARS = 240
@@ -125,6 +132,7 @@ def compare_drivers(session: Session, drivers: Sequence[str]) -> DriverCompariso
     for job, test, status, text in rows:
         outcomes = gathered.setdefault(test, {}).setdefault(job_to_driver[job], Outcomes())
         outcomes.add(OUTCOME.get(status, "fail"), text)
+    _spread_class_skips(gathered)
     comparison.tests = {
         test: by_driver for test, by_driver in sorted(gathered.items()) if len(by_driver) > 1
     }
@@ -133,6 +141,30 @@ def compare_drivers(session: Session, drivers: Sequence[str]) -> DriverCompariso
         if len(by_driver) == 1:
             comparison.alone[next(iter(by_driver))] += 1
     return comparison
+
+
+def _spread_class_skips(gathered: dict[str, dict[str, Outcomes]]) -> None:
+    """A driver's `setUpClass (module.Class)` result becomes its result for
+    every test of that class the other drivers ran; the class-level entry is
+    then dropped where it stood for tests (it compares nothing)."""
+    classes: dict[str, dict[str, Outcomes]] = {}
+    for test, by_driver in gathered.items():
+        match = CLASS_FIXTURE.match(test)
+        if match:
+            classes.setdefault(match.group("cls"), {}).update(by_driver)
+    if not classes:
+        return
+    spread: set[str] = set()
+    for test, by_driver in gathered.items():
+        owner = test.split("[", 1)[0].rsplit(".", 1)[0]
+        for driver, outcomes in classes.get(owner, {}).items():
+            if driver not in by_driver:
+                by_driver[driver] = copy.copy(outcomes)
+                spread.add(owner)
+    for test in list(gathered):
+        match = CLASS_FIXTURE.match(test)
+        if match and match.group("cls") in spread:
+            del gathered[test]
 
 
 def to_json(comparison: DriverComparison) -> dict[str, Any]:

@@ -55,3 +55,20 @@ def test_an_unknown_command_names_the_commands():
     done = run_cli("bogus", in_process=True)
     assert done.returncode == 2
     assert "invalid choice: 'bogus'" in done.stderr and "'devstack-config'" in done.stderr
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """`container-ci ... | head -1`: the reader closed its end before the
+    command printed; one exit code, no traceback."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "container_ci.cli", "zuul", "exclude-list", "--driver", "docker"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    errors = process.stderr.read()
+    assert process.wait(timeout=60) == 141, errors
+    assert "Traceback" not in errors, errors

@@ -165,3 +165,22 @@ def test_report_command_prints_the_comparison(two_drivers, tmp_path):
     assert "drivers side by side: docker 3 test(s): 1 passed, 1 skipped, 1 failed; " in done.stdout
     assert "1 differ" in done.stdout
     assert (tmp_path / "out" / "drivers.json").exists()
+
+
+def test_a_class_skipped_in_setupclass_counts_test_by_test(store, tmp_path):
+    """Tempest skips a whole class on libvirt-lxc (snapshots): one
+    `setUpClass (...)` result there, each test passing on docker."""
+    images = "tempest.api.compute.images.test_images.ImagesTestJSON"
+    tests = [f"{images}.test_create_image_from_paused_server[id-71bcb732]",
+             f"{images}.test_create_image_from_stopped_server[id-aaacd1d0]"]  # fmt: skip
+    ingest_stream(store, tmp_path, "tempest-upstream-libvirt-lxc",
+                  [(f"setUpClass ({images})", "skip"), (LIST, "success")])  # fmt: skip
+    docker = [(tests[0], "success"), (tests[1], "success"), (LIST, "success")]
+    ingest_stream(store, tmp_path, "tempest-full-compute-docker", docker, hours=1)
+    comparison = driver_comparison(store, DRIVERS)
+    assert sorted(comparison.tests) == sorted([*tests, LIST])
+    for test in tests:
+        lxc = comparison.tests[test]["libvirt-lxc"]
+        assert (lxc.last, lxc.reason) == ("skip", "ImagesTestJSON) is not supported here")
+    assert comparison.alone == {"docker": 0, "libvirt-lxc": 0}
+    assert list(comparison.differing()) == tests
