@@ -11,7 +11,7 @@ from container_ci.commands import options as opts
 from container_ci.stability.ingest.model import DEFAULT_SUBUNIT_PATH
 
 if TYPE_CHECKING:
-    from container_ci.stability.policy import Decision
+    from container_ci.stability.policy import Decision, Policy
 
 STABILITY_EXIT_CODES = """exit codes:
   0    done (decide: nothing to do)
@@ -46,6 +46,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "also in OUTPUT/drivers.json.",
     )
     report.add_argument("--job", help="only this job (no driver comparison)")
+    report.add_argument(
+        "--policy",
+        type=Path,
+        help="the promotion policy whose verdicts the report shows (default: jobs/promotion.yaml "
+        "of the repository, when run in its checkout; else no verdicts)",
+    )
+    opts.add_repository_option(report, "jobs/promotion.yaml gives the verdicts")
     report.add_argument("--output", type=Path, default=Path("reports"), metavar="DIR")
     report.set_defaults(run=run_report)
 
@@ -199,6 +206,8 @@ def _print_decision(decision: Decision) -> None:
     print(f"{decision.verdict} {decision.job} ({decision.stage}{move})")
     for reason in decision.reasons:
         print(f"  because: {reason}")
+    for line in decision.outlook:
+        print(f"  outlook: {line}")
     e = decision.evidence
     print(
         f"  evidence: {e.runs} runs in {e.window[0]} .. {e.window[1]}, "
@@ -231,18 +240,50 @@ def _apply(due: list[Decision], zuul_dir: Path, policy_path: Path) -> None:
         )
 
 
+def _report_policy(args: argparse.Namespace) -> Policy | None:
+    """--policy, else the repository's when the report is made in its
+    checkout; a report made elsewhere has no verdicts, and says so."""
+    from container_ci.errors import BadInput
+    from container_ci.stability.policy import load_policy
+
+    if args.policy:
+        return load_policy(args.policy)
+    try:
+        path = opts.repository(args).promotion_policy
+    except BadInput:
+        path = None
+    if path is None or not path.is_file():
+        print("report: no promotion policy (--policy, or run in the repository): no verdicts")
+        return None
+    return load_policy(path)
+
+
 def run_report(args: argparse.Namespace) -> int:
     from container_ci.scenarios import catalogue, loader
-    from container_ci.stability.report import driver_comparison, job_reports, write_reports
+    from container_ci.stability.policy import decide_jobs
+    from container_ci.stability.report import (
+        driver_comparison,
+        job_reports,
+        operations_by_driver,
+        write_reports,
+    )
     from container_ci.stability.store import Store
 
-    compute_drivers = loader.load_capabilities(catalogue.default_matrix()).compute_drivers()
+    matrix = loader.load_capabilities(catalogue.default_matrix())
+    compute_drivers = matrix.compute_drivers()
+    policy = _report_policy(args)
     with Store(args.db) as store:
         reports = job_reports(store, args.job)
         # One job's report compares nothing; the whole store's sets the same
         # tests on each compute driver side by side.
         comparison = None if args.job else driver_comparison(store, compute_drivers)
-    written = write_reports(args.output, reports, store.safe_url, comparison)
+        operations = None if args.job else operations_by_driver(store, matrix)
+        decisions = (
+            {d.job: d for d in decide_jobs(store, policy) if not args.job or d.job == args.job}
+            if policy
+            else {}
+        )
+    written = write_reports(args.output, reports, store.safe_url, comparison, decisions, operations)
     if comparison is not None and len(comparison.drivers) > 1:
         totals = comparison.totals()
         print(
@@ -262,5 +303,5 @@ def run_report(args: argparse.Namespace) -> int:
             f"pass rate {rate.rate:.1%} ({low:.1%} - {high:.1%}), "
             f"{len(analysis.flaky_tests)} flaky test(s), {len(analysis.signatures)} signature(s)"
         )
-    print(f"report: {written['html']}, {written['markdown']}, {written['json']}")
+    print("report: " + ", ".join(str(path) for path in written.values()))
     return 0

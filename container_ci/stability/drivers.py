@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from container_ci.stability.tables import Build, Job, Test, TestResult
@@ -35,6 +35,7 @@ CLASS_FIXTURE = re.compile(r"^(setUpClass|tearDownClass) \((?P<cls>[\w.]+)\)$")
 # The store's statuses, as the comparison counts them.
 OUTCOME = {"success": "pass", "xfail": "pass", "skip": "skip", "fail": "fail", "uxsuccess": "fail"}
 REASON_CHARS = 240
+LATEST_BATCH = 20  # builds read at a time for the latest outcomes
 
 
 def job_driver(job: str, drivers: Sequence[str]) -> str | None:
@@ -66,18 +67,18 @@ class Outcomes:
     last: str = ""  # pass, skip or fail: the newest build's
     reason: str = ""  # the newest result's skip reason or failure text
 
-    def add(self, outcome: str, text: str | None) -> None:
-        """Results arrive newest first: the first one is the latest."""
-        self.runs += 1
+    def count(self, outcome: str, times: int) -> None:
+        self.runs += times
         if outcome == "pass":
-            self.passed += 1
+            self.passed += times
         elif outcome == "skip":
-            self.skipped += 1
+            self.skipped += times
         else:
-            self.failed += 1
-        if not self.last:
-            self.last = outcome
-            self.reason = " ".join((text or "").split())[:REASON_CHARS]
+            self.failed += times
+
+    def latest(self, outcome: str, text: str | None) -> None:
+        self.last = outcome
+        self.reason = " ".join((text or "").split())[:REASON_CHARS]
 
 
 @dataclass
@@ -120,18 +121,22 @@ def compare_drivers(session: Session, drivers: Sequence[str]) -> DriverCompariso
     if len(jobs) < 2:
         return comparison
     job_to_driver = {job: driver for driver, names in jobs.items() for job in names}
-    rows = session.execute(
-        select(Job.name, Test.test_id, TestResult.status, TestResult.failure_text)
+    # Tallies counted by the database: a few rows per test, however long
+    # the history.
+    tallies = session.execute(
+        select(Job.name, Test.test_id, TestResult.status, func.count())
         .join(Build, Build.job_id == Job.id)
         .join(TestResult, TestResult.build_id == Build.id)
         .join(Test, TestResult.test_id == Test.id)
         .where(Job.name.in_(job_to_driver), TestResult.infrastructure.is_(False))
-        .order_by(Build.start_time.desc(), Build.id.desc())
+        .group_by(Job.name, Test.test_id, TestResult.status)
     )
     gathered: dict[str, dict[str, Outcomes]] = {}
-    for job, test, status, text in rows:
+    for job, test, status, times in tallies:
         outcomes = gathered.setdefault(test, {}).setdefault(job_to_driver[job], Outcomes())
-        outcomes.add(OUTCOME.get(status, "fail"), text)
+        outcomes.count(OUTCOME.get(status, "fail"), times)
+    for driver, names in jobs.items():
+        _latest_outcomes(session, driver, names, gathered)
     _spread_class_skips(gathered)
     comparison.tests = {
         test: by_driver for test, by_driver in sorted(gathered.items()) if len(by_driver) > 1
@@ -141,6 +146,34 @@ def compare_drivers(session: Session, drivers: Sequence[str]) -> DriverCompariso
         if len(by_driver) == 1:
             comparison.alone[next(iter(by_driver))] += 1
     return comparison
+
+
+def _latest_outcomes(
+    session: Session, driver: str, names: list[str], gathered: dict[str, dict[str, Outcomes]]
+) -> None:
+    """Each test's newest result on `driver`: its builds newest first, a few
+    at a time, until every test it ran has one (usually the newest build)."""
+    waiting = {test for test, by_driver in gathered.items() if driver in by_driver}
+    builds = session.scalars(
+        select(Build.id)
+        .join(Job)
+        .where(Job.name.in_(names))
+        .order_by(Build.start_time.desc(), Build.id.desc())
+    ).all()
+    for first in range(0, len(builds), LATEST_BATCH):
+        if not waiting:
+            return
+        batch = builds[first : first + LATEST_BATCH]
+        newest_first = {build: index for index, build in enumerate(batch)}
+        rows = session.execute(
+            select(TestResult.build_id, Test.test_id, TestResult.status, TestResult.failure_text)
+            .join(Test, TestResult.test_id == Test.id)
+            .where(TestResult.build_id.in_(batch), TestResult.infrastructure.is_(False))
+        ).all()
+        for _build, test, status, text in sorted(rows, key=lambda row: newest_first[row[0]]):
+            if test in waiting:
+                gathered[test][driver].latest(OUTCOME.get(status, "fail"), text)
+                waiting.discard(test)
 
 
 def _spread_class_skips(gathered: dict[str, dict[str, Outcomes]]) -> None:

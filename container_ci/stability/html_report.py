@@ -11,6 +11,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from container_ci.stability.analysis import JobAnalysis
 from container_ci.stability.drivers import DriverComparison, rows_for_html
+from container_ci.stability.operations import OperationMatrix
+from container_ci.stability.policy import Decision
 
 CHART_WIDTH, CHART_HEIGHT, MARGIN = 600, 160, 12
 
@@ -43,6 +45,8 @@ def render_html(
     analyses: list[tuple[JobAnalysis, dict[str, Any]]],
     store: str,
     comparison: DriverComparison | None = None,
+    decisions: dict[str, Decision] | None = None,
+    operations: OperationMatrix | None = None,
 ) -> str:
     environment = Environment(
         loader=PackageLoader("container_ci.stability", "templates"),
@@ -51,8 +55,11 @@ def render_html(
     jobs = []
     for analysis, grid in analyses:
         low, high = analysis.pass_rate.interval
+        decision = (decisions or {}).get(analysis.job)
         jobs.append(
             {
+                "verdict": decision.lines() if decision else None,
+                "verdict_kind": decision.verdict if decision else None,
                 "name": analysis.job,
                 "since": analysis.since,
                 "until": analysis.until,
@@ -80,5 +87,6 @@ def render_html(
         jobs=jobs,
         store=store,
         drivers=side_by_side,
+        operations=operations if operations is not None and operations.drivers else None,
         generated=datetime.now(UTC).isoformat(timespec="seconds"),
     )

@@ -5,12 +5,13 @@ tests and signatures that held it back."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from container_ci.errors import BadInput
+from container_ci.stability import distance
 from container_ci.stability.analysis import (
     DEFAULT_INFRASTRUCTURE,
     JobAnalysis,
@@ -157,6 +158,34 @@ class Decision:
     target_stage: str | None  # the stage PROMOTE or DEMOTE moves the job to
     reasons: list[str]
     evidence: Evidence
+    # How far the job is from a move at its current history (distance.py):
+    # None where the stage has no such rule or no count reaches it.
+    passes_to_promote: int | None = None
+    failures_to_demote: int | None = None
+
+    @property
+    def outlook(self) -> list[str]:
+        """What would change the verdict, in a reviewer's words."""
+        lines = []
+        if self.passes_to_promote is not None and self.verdict != "PROMOTE":
+            others = [r for r in self.reasons if "flaky" in r or "signature" in r]
+            lines.append(
+                f"promotes after {self.passes_to_promote} more consecutive pass(es)"
+                + (" once nothing else holds it" if others else "")
+            )
+        if self.failures_to_demote is not None and self.verdict != "DEMOTE":
+            lines.append(f"demotes after {self.failures_to_demote} more consecutive failure(s)")
+        return lines
+
+    def lines(self) -> list[str]:
+        """The verdict as a report states it: the move, each reason, and
+        what would change it."""
+        move = f" -> {self.target_stage}" if self.target_stage else ""
+        return [
+            f"{self.verdict} ({self.stage}{move})",
+            *(f"because: {reason}" for reason in self.reasons),
+            *(f"outlook: {line}" for line in self.outlook),
+        ]
 
     @property
     def is_due(self) -> bool:
@@ -187,6 +216,31 @@ def evidence_of(analysis: JobAnalysis, unclassified: list[SignatureCluster]) -> 
 
 
 def decide(policy: Policy, job: str, stage: str, analysis: JobAnalysis) -> Decision:
+    """The verdict and its reasons (`_verdict`), and how far the job is from
+    either move."""
+    decision = _verdict(policy, job, stage, analysis)
+    rate = analysis.pass_rate
+    promotion, demotion = policy.promote.get(stage), policy.demote.get(stage)
+    return replace(
+        decision,
+        passes_to_promote=(
+            distance.passes_to_promote(
+                rate.passed, rate.runs, promotion.min_runs, promotion.min_pass_rate_lower_bound
+            )
+            if promotion
+            else None
+        ),
+        failures_to_demote=(
+            distance.failures_to_demote(
+                rate.passed, rate.runs, demotion.min_runs, demotion.max_pass_rate_upper_bound
+            )
+            if demotion
+            else None
+        ),
+    )
+
+
+def _verdict(policy: Policy, job: str, stage: str, analysis: JobAnalysis) -> Decision:
     rate = analysis.pass_rate
     low, high = rate.interval
     unclassified = [s for s in analysis.signatures if s.digest not in policy.classified]

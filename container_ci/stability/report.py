@@ -14,9 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from container_ci.errors import BadInput
+from container_ci.scenarios.model import CapabilityMatrix
 from container_ci.stability import drivers
 from container_ci.stability.analysis import JobAnalysis, analyse_job, jobs
 from container_ci.stability.html_report import render_html
+from container_ci.stability.operations import OperationMatrix, operation_matrix
+from container_ci.stability.policy import Decision
 from container_ci.stability.store import Store
 from container_ci.stability.tables import Build, Job, Test, TestResult
 
@@ -80,10 +83,24 @@ def _escape_md(text: str) -> str:
     )
 
 
-def to_json(analysis: JobAnalysis, grid: dict[str, Any]) -> dict[str, Any]:
+def to_json(
+    analysis: JobAnalysis, grid: dict[str, Any], decision: Decision | None = None
+) -> dict[str, Any]:
     low, high = analysis.pass_rate.interval
+    verdict = None
+    if decision is not None:
+        verdict = {
+            "stage": decision.stage,
+            "verdict": decision.verdict,
+            "target_stage": decision.target_stage,
+            "reasons": decision.reasons,
+            "outlook": decision.outlook,
+            "passes_to_promote": decision.passes_to_promote,
+            "failures_to_demote": decision.failures_to_demote,
+        }
     return {
         "job": analysis.job,
+        "decision": verdict,
         "window": [
             analysis.since.isoformat() if analysis.since else None,
             analysis.until.isoformat() if analysis.until else None,
@@ -116,12 +133,16 @@ def to_json(analysis: JobAnalysis, grid: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def to_markdown(analysis: JobAnalysis, grid: dict[str, Any]) -> str:
+def to_markdown(
+    analysis: JobAnalysis, grid: dict[str, Any], decision: Decision | None = None
+) -> str:
     rate = analysis.pass_rate
     low, high = rate.interval
-    lines = [
-        f"## Job `{_escape_md(analysis.job)}`",
-        "",
+    lines = [f"## Job `{_escape_md(analysis.job)}`", ""]
+    if decision is not None:
+        first, *rest = decision.lines()
+        lines += [f"**Verdict: {first}**", ""] + [f"- {_escape_md(r)}" for r in rest] + [""]
+    lines += [
         f"- window: {analysis.since or '-'} to {analysis.until or '-'}",
         f"- runs counted: {rate.runs} (passed {rate.passed}, failed {rate.failed}); "
         f"infrastructure failures set aside: {rate.infrastructure}; not run: {rate.not_run}",
@@ -177,6 +198,12 @@ def to_markdown(analysis: JobAnalysis, grid: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def operations_by_driver(store: Store, matrix: CapabilityMatrix) -> OperationMatrix:
+    """Each compute driver x each operation (stability/operations.py)."""
+    with store.session() as session:
+        return operation_matrix(session, matrix)
+
+
 def driver_comparison(store: Store, compute_drivers: list[str]) -> drivers.DriverComparison:
     """The same tests on each compute driver (stability/drivers.py)."""
     with store.session() as session:
@@ -188,27 +215,40 @@ def write_reports(
     analyses: list[tuple[JobAnalysis, dict[str, Any]]],
     store: str = "",
     comparison: drivers.DriverComparison | None = None,
+    decisions: dict[str, Decision] | None = None,
+    operations: OperationMatrix | None = None,
 ) -> dict[str, Path]:
-    """stability.html, .md and .json, and drivers.json (the driver
-    comparison, also first in the HTML and Markdown when it compares two
-    drivers or more)."""
+    """stability.html, .md and .json; drivers.json (the driver comparison,
+    also first in the HTML and Markdown when it compares two drivers or
+    more) and operations.json (the driver x operation matrix, next)."""
     output.mkdir(parents=True, exist_ok=True)
     comparison = comparison or drivers.DriverComparison(drivers=[], jobs={})
     side_by_side = drivers.to_markdown(comparison, _escape_md)
+    operations = operations or OperationMatrix(drivers=[], operations=[])
+    by_operation = operations.to_markdown()
+    decisions = decisions or {}
     markdown = "# container-ci stability report\n\n" + "\n".join(
-        ([side_by_side] if side_by_side else [])
-        + [to_markdown(analysis, grid) for analysis, grid in analyses]
+        ([by_operation] if by_operation else [])
+        + ([side_by_side] if side_by_side else [])
+        + [to_markdown(analysis, grid, decisions.get(analysis.job)) for analysis, grid in analyses]
     )
     paths = {
         "html": output / "stability.html",
         "markdown": output / "stability.md",
         "json": output / "stability.json",
         "drivers": output / "drivers.json",
+        "operations": output / "operations.json",
     }
-    paths["html"].write_text(render_html(analyses, store, comparison))
+    paths["html"].write_text(render_html(analyses, store, comparison, decisions, operations))
     paths["markdown"].write_text(markdown)
     paths["json"].write_text(
-        json.dumps([to_json(analysis, grid) for analysis, grid in analyses], indent=2) + "\n"
+        json.dumps(
+            [to_json(analysis, grid, decisions.get(analysis.job)) for analysis, grid in analyses],
+            indent=2,
+            default=str,
+        )
+        + "\n"
     )
     paths["drivers"].write_text(json.dumps(drivers.to_json(comparison), indent=2) + "\n")
+    paths["operations"].write_text(json.dumps(operations.to_json(), indent=2) + "\n")
     return paths

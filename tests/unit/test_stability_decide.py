@@ -92,6 +92,7 @@ def test_flaky_test_holds_the_job_and_is_named(store, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"HOLD {JOB}" in done.stdout
     assert "1 flaky test(s) > 0: t.rebuild (1 flips)" in done.stdout
+    assert "more consecutive pass(es) once nothing else holds it" in done.stdout
 
 
 def test_too_few_runs_holds(store, tmp_path):
@@ -99,6 +100,11 @@ def test_too_few_runs_holds(store, tmp_path):
     done = decide_cli(tmp_path, store)
     assert done.returncode == 0
     assert "8 runs < 20 needed" in done.stdout
+    # 8 of 8 passed: 12 more reach the 20 runs, and by then the bound (0.839 >= 0.80).
+    assert "outlook: promotes after 12 more consecutive pass(es)\n" in done.stdout
+    done = run_cli("stability", "--db", store.url, "decide", "--json",
+                   "--policy", tmp_path / "promotion.yaml", cwd=tmp_path)  # fmt: skip
+    assert '"passes_to_promote": 12' in done.stdout
 
 
 def test_bad_policy_names_file_and_line(store, tmp_path):
@@ -175,3 +181,35 @@ def test_decide_outside_a_checkout_names_what_to_do(store, tmp_path):
     done = run_cli("stability", "--db", store.url, "decide", cwd=tmp_path)
     assert done.returncode == 2
     assert "is not inside a git checkout" in done.stderr and "--root DIR" in done.stderr
+
+
+def test_the_verdict_is_in_every_report_format(store, tmp_path):
+    """HOLD with its reasons and the passes that would promote, in the
+    HTML, the Markdown and the JSON of `stability report --policy`."""
+    import json
+
+    history(store, failures={}, builds=8)
+    policy = tmp_path / "promotion.yaml"
+    policy.write_text(POLICY)
+    out = tmp_path / "reports"
+    done = run_cli("stability", "--db", store.url, "report", "--policy", policy, "--output", out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    markdown = (out / "stability.md").read_text()
+    assert "**Verdict: HOLD (experimental)**" in markdown
+    assert "- because: 8 runs &lt; 20 needed" in markdown
+    assert "- outlook: promotes after 12 more consecutive pass(es)" in markdown
+    html = (out / "stability.html").read_text()
+    assert '<div class="verdict HOLD">' in html
+    assert "<li>outlook: promotes after 12 more consecutive pass(es)</li>" in html
+    (job,) = json.loads((out / "stability.json").read_text())
+    assert job["decision"]["verdict"] == "HOLD"
+    assert job["decision"]["passes_to_promote"] == 12
+
+
+def test_a_report_outside_the_repository_has_no_verdicts_and_says_so(store, tmp_path):
+    history(store, failures={}, builds=3)
+    done = run_cli("stability", "--db", store.url, "report", "--output", tmp_path / "r",
+                   cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "no promotion policy" in done.stdout
+    assert "Verdict" not in (tmp_path / "r" / "stability.md").read_text()

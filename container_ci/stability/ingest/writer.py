@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from container_ci.stability.ingest.model import FAIL, UXSUCCESS, ParsedBuild
-from container_ci.stability.signatures import digest, normalize
+from container_ci.stability.signatures import cause, digest
 from container_ci.stability.store import Store
 from container_ci.stability.tables import Base, Build, FailureSignature, Job, Test, TestResult
 
@@ -103,7 +103,7 @@ def record_build(store: Store, build: ParsedBuild) -> bool:
             result_digest: list[str | None] = []
             for result in results:
                 if result.status in (FAIL, UXSUCCESS) and result.failure_text:
-                    text = normalize(result.failure_text)
+                    text = cause(result.failure_text)
                     key = digest(text)
                     signatures[key] = text
                     result_digest.append(key)
