@@ -11,7 +11,7 @@ from container_ci.stability.ingest.model import ParsedBuild, ParsedResult
 from container_ci.stability.ingest.writer import record_build
 from container_ci.stability.store import Store
 from tests.fakes.stability_data import T0
-from tests.helpers import run_cli
+from tests.helpers import REPO, run_cli
 
 INJECTED = "<script>document.body.setAttribute('data-pwned','yes')</script>"
 # Headless, and quiet: no background fetches, updates or sync (this machine
@@ -71,7 +71,10 @@ def test_report_renders_and_escapes_injected_names(tmp_path):
     with Store(db) as store:
         record_history(store)
     out = tmp_path / "reports"
-    done = run_cli("stability", "--db", db, "report", "--output", out)
+    policy = tmp_path / "promotion.yaml"
+    shipped = (REPO / "jobs" / "promotion.yaml").read_text()
+    policy.write_text(shipped.replace("\njobs:\n", "\njobs:\n  container-ci-lxc: experimental\n"))
+    done = run_cli("stability", "--db", db, "report", "--policy", policy, "--output", out)
     assert done.returncode == 0, done.stderr
     html = out / "stability.html"
     source = html.read_text()
@@ -90,6 +93,9 @@ def test_report_renders_and_escapes_injected_names(tmp_path):
     assert "<script" not in dom.lower().replace("&lt;script", "")
     assert "&lt;script&gt;document.body.setAttribute" in dom  # shown as text
     assert "Compute drivers side by side" in dom
+    assert "Verdict: HOLD (experimental)" in dom  # 12 runs < 20
+    assert "outlook: promotes after" in dom
+    assert "Operations by compute driver" in dom
     assert "skip (0/3 passed): not on docker &lt;script&gt;" in dom
 
     screenshot = tmp_path / "report.png"
