@@ -10,8 +10,9 @@ capability matrix's `compute_drivers:`) is a dash-separated part of it,
 other driver ends that way (`nova-lxc-tempest-local` is libvirt-lxc's). A job
 naming no driver, or two, is left out.
 
-For each test that ran on at least two drivers: its runs and outcomes on
-each, and its latest outcome, with the skip reason or failure text; the
+For each test that ran on at least two drivers in their newest builds (50
+per driver, RECENT_BUILDS): its runs and outcomes on each, and its latest
+outcome, with the skip reason or failure text; the
 report lists the tests whose latest outcomes differ. A class that skips in
 its setUpClass is one result in a stream (`setUpClass (module.Class)`):
 on a driver with such a result, each test of that class another driver ran
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from container_ci.stability.tables import Build, Job, Test, TestResult
@@ -35,7 +36,9 @@ CLASS_FIXTURE = re.compile(r"^(setUpClass|tearDownClass) \((?P<cls>[\w.]+)\)$")
 # The store's statuses, as the comparison counts them.
 OUTCOME = {"success": "pass", "xfail": "pass", "skip": "skip", "fail": "fail", "uxsuccess": "fail"}
 REASON_CHARS = 240
-LATEST_BATCH = 20  # builds read at a time for the latest outcomes
+# The builds of each driver's jobs the comparison reads, newest first: the
+# drivers as they are now, not years of history.
+RECENT_BUILDS = 50
 
 
 def job_driver(job: str, drivers: Sequence[str]) -> str | None:
@@ -110,33 +113,58 @@ class DriverComparison:
         }
 
 
-def compare_drivers(session: Session, drivers: Sequence[str]) -> DriverComparison:
-    """Every job attributed to a driver, its results gathered per test."""
+def driver_jobs(session: Session, drivers: Sequence[str]) -> dict[str, list[str]]:
+    """Driver -> the jobs whose names say it (sorted)."""
     jobs: dict[str, list[str]] = {}
     for name in session.scalars(select(Job.name).order_by(Job.name)):
         driver = job_driver(name, drivers)
         if driver:
             jobs.setdefault(driver, []).append(name)
+    return jobs
+
+
+def recent_results(
+    session: Session, names: list[str], limit: int = RECENT_BUILDS
+) -> list[tuple[str, str, str | None]]:
+    """(test id, status, failure text) of the newest `limit` builds of the
+    jobs `names`, newest build first; infrastructure results left out.
+    Bounded so that a report over years of history reads a few builds."""
+    builds = session.scalars(
+        select(Build.id)
+        .join(Job)
+        .where(Job.name.in_(names))
+        .order_by(Build.start_time.desc(), Build.id.desc())
+        .limit(limit)
+    ).all()
+    if not builds:
+        return []
+    order = {build: index for index, build in enumerate(builds)}
+    rows = sorted(
+        session.execute(
+            select(TestResult.build_id, Test.test_id, TestResult.status, TestResult.failure_text)
+            .join(Test, TestResult.test_id == Test.id)
+            .where(TestResult.build_id.in_(builds), TestResult.infrastructure.is_(False))
+        ).all(),
+        key=lambda row: order[row[0]],
+    )
+    return [(test, status, text) for _build, test, status, text in rows]
+
+
+def compare_drivers(session: Session, drivers: Sequence[str]) -> DriverComparison:
+    """The newest builds of each driver's jobs, their results gathered per test."""
+    jobs = driver_jobs(session, drivers)
     comparison = DriverComparison(drivers=sorted(jobs), jobs=jobs)
     if len(jobs) < 2:
         return comparison
-    job_to_driver = {job: driver for driver, names in jobs.items() for job in names}
-    # Tallies counted by the database: a few rows per test, however long
-    # the history.
-    tallies = session.execute(
-        select(Job.name, Test.test_id, TestResult.status, func.count())
-        .join(Build, Build.job_id == Job.id)
-        .join(TestResult, TestResult.build_id == Build.id)
-        .join(Test, TestResult.test_id == Test.id)
-        .where(Job.name.in_(job_to_driver), TestResult.infrastructure.is_(False))
-        .group_by(Job.name, Test.test_id, TestResult.status)
-    )
     gathered: dict[str, dict[str, Outcomes]] = {}
-    for job, test, status, times in tallies:
-        outcomes = gathered.setdefault(test, {}).setdefault(job_to_driver[job], Outcomes())
-        outcomes.count(OUTCOME.get(status, "fail"), times)
     for driver, names in jobs.items():
-        _latest_outcomes(session, driver, names, gathered)
+        for test, status, text in recent_results(session, names):
+            outcomes = gathered.setdefault(test, {}).get(driver)
+            outcome = OUTCOME.get(status, "fail")
+            if outcomes is None:
+                outcomes = gathered[test][driver] = Outcomes()
+                outcomes.latest(outcome, text)  # newest first: the first seen is the latest
+            outcomes.count(outcome, 1)
     _spread_class_skips(gathered)
     comparison.tests = {
         test: by_driver for test, by_driver in sorted(gathered.items()) if len(by_driver) > 1
@@ -146,34 +174,6 @@ def compare_drivers(session: Session, drivers: Sequence[str]) -> DriverCompariso
         if len(by_driver) == 1:
             comparison.alone[next(iter(by_driver))] += 1
     return comparison
-
-
-def _latest_outcomes(
-    session: Session, driver: str, names: list[str], gathered: dict[str, dict[str, Outcomes]]
-) -> None:
-    """Each test's newest result on `driver`: its builds newest first, a few
-    at a time, until every test it ran has one (usually the newest build)."""
-    waiting = {test for test, by_driver in gathered.items() if driver in by_driver}
-    builds = session.scalars(
-        select(Build.id)
-        .join(Job)
-        .where(Job.name.in_(names))
-        .order_by(Build.start_time.desc(), Build.id.desc())
-    ).all()
-    for first in range(0, len(builds), LATEST_BATCH):
-        if not waiting:
-            return
-        batch = builds[first : first + LATEST_BATCH]
-        newest_first = {build: index for index, build in enumerate(batch)}
-        rows = session.execute(
-            select(TestResult.build_id, Test.test_id, TestResult.status, TestResult.failure_text)
-            .join(Test, TestResult.test_id == Test.id)
-            .where(TestResult.build_id.in_(batch), TestResult.infrastructure.is_(False))
-        ).all()
-        for _build, test, status, text in sorted(rows, key=lambda row: newest_first[row[0]]):
-            if test in waiting:
-                gathered[test][driver].latest(OUTCOME.get(status, "fail"), text)
-                waiting.discard(test)
 
 
 def _spread_class_skips(gathered: dict[str, dict[str, Outcomes]]) -> None:

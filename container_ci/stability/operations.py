@@ -1,7 +1,8 @@
 """The driver x operation outcome matrix: for each compute driver and each
 operation of the capability matrix (boot, reboot, snapshot, ... and the
-compute API features), how the tests exercising it fared, from every stored
-run of the driver's jobs (stability/drivers.py says which jobs are whose).
+compute API features), how the tests exercising it fared in the newest
+builds of the driver's jobs (drivers.RECENT_BUILDS; stability/drivers.py
+says which jobs are whose).
 
 Which tests exercise an operation is said by name (operations.yaml). A
 declared gap (the matrix marks the operation unsupported for the driver) is
@@ -17,13 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from container_ci.errors import BadInput
 from container_ci.scenarios.model import CapabilityMatrix, compute_driver_row
-from container_ci.stability.drivers import OUTCOME, job_driver
-from container_ci.stability.tables import Build, Job, Test, TestResult
+from container_ci.stability.drivers import OUTCOME, driver_jobs, recent_results
 from container_ci.yaml_source import load_yaml, to_plain
 
 OPERATIONS_FILE = "operations.yaml"
@@ -96,8 +95,9 @@ class OperationMatrix:
         lines = [
             "## Operations by compute driver",
             "",
-            "Every stored run of each driver's jobs: the tests exercising each operation "
-            "(by name, `operations.yaml`); a gap is the capability matrix's, not a failure.",
+            "The newest builds of each driver's jobs (50 each): the tests exercising each "
+            "operation (by name, `operations.yaml`); a gap is the capability matrix's, not a "
+            "failure.",
             "",
             "| operation | " + " | ".join(self.drivers) + " |",
             "| --- |" + " --- |" * len(self.drivers),
@@ -124,42 +124,27 @@ def operation_matrix(
 ) -> OperationMatrix:
     """Each driver with jobs in the store x each operation of `patterns`."""
     patterns = patterns or load_patterns()
-    compute_drivers = matrix.compute_drivers()
-    job_to_driver = {
-        name: driver
-        for name in session.scalars(select(Job.name))
-        if (driver := job_driver(name, compute_drivers))
-    }
-    drivers = sorted(set(job_to_driver.values()))
+    jobs = driver_jobs(session, matrix.compute_drivers())
+    drivers = sorted(jobs)
     result = OperationMatrix(drivers=drivers, operations=list(patterns))
-    if not drivers:
-        return result
     result.cells = {
         operation: {driver: Cell(gap=_gap(matrix, driver, operation)) for driver in drivers}
         for operation in patterns
     }
     of_test: dict[str, list[str]] = {}
-    # Counted by the database: a long history is a few rows per test here.
-    rows = session.execute(
-        select(Job.name, Test.test_id, TestResult.status, func.count())
-        .join(Build, Build.job_id == Job.id)
-        .join(TestResult, TestResult.build_id == Build.id)
-        .join(Test, TestResult.test_id == Test.id)
-        .where(Job.name.in_(job_to_driver), TestResult.infrastructure.is_(False))
-        .group_by(Job.name, Test.test_id, TestResult.status)
-    )
-    for job, test, status, count in rows:
-        operations = of_test.get(test)
-        if operations is None:
-            operations = of_test[test] = [
-                op for op, regexes in patterns.items() if any(r.search(test) for r in regexes)
-            ]
-        outcome = OUTCOME.get(status, "fail")
-        for operation in operations:
-            cell = result.cells[operation][job_to_driver[job]]
-            if outcome == "skip":
-                cell.skipped += count
-            else:
-                cell.ran += count
-                cell.passed += count if outcome == "pass" else 0
+    for driver, names in jobs.items():
+        for test, status, _text in recent_results(session, names):
+            operations = of_test.get(test)
+            if operations is None:
+                operations = of_test[test] = [
+                    op for op, regexes in patterns.items() if any(r.search(test) for r in regexes)
+                ]
+            outcome = OUTCOME.get(status, "fail")
+            for operation in operations:
+                cell = result.cells[operation][driver]
+                if outcome == "skip":
+                    cell.skipped += 1
+                else:
+                    cell.ran += 1
+                    cell.passed += outcome == "pass"
     return result
