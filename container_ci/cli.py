@@ -71,6 +71,7 @@ def console_script() -> None:
     connections."""
     try:
         code = main()
+        sys.stdout.flush()  # buffered output meets the closed pipe here, not in print
     except BrokenPipeError:
         # The reader went away (`container-ci ... | head`): no traceback, and
         # the shell's code for a write to a closed pipe. Python's own advice:
