@@ -20,6 +20,14 @@ STABILITY_EXIT_CODES = """exit codes:
   10   decide: a decision is due (a job should be promoted or demoted)"""
 DECISION_DUE = 10
 
+# Where `ingest-zuul --subunit` with no PATH looks under a build's log_url,
+# in order: the first found is read.
+SUBUNIT_PATHS = (
+    DEFAULT_SUBUNIT_PATH,  # upstream's devstack and tox jobs (fetch-subunit-output)
+    "container-ci/results.subunit",  # container-ci-scenarios (collect-scenario-results.yaml)
+    "container-ci/tempest.subunit",  # the tempest jobs (collect-*tempest-results.yaml)
+)
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -95,9 +103,10 @@ def _add_ingest_zuul(actions: argparse._SubParsersAction[argparse.ArgumentParser
         "--subunit",
         metavar="PATH",
         nargs="?",
-        const=DEFAULT_SUBUNIT_PATH,
-        help="also fetch each build's subunit artifact at <log_url>/PATH "
-        f"(default PATH: {DEFAULT_SUBUNIT_PATH})",
+        const=SUBUNIT_PATHS,
+        help="also fetch each build's subunit artifact at <log_url>/PATH (no PATH: the "
+        f"first found of {', '.join(SUBUNIT_PATHS)}: upstream's, container-ci-scenarios', "
+        "the tempest jobs')",
     )
     zuul.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     zuul.add_argument("--retries", type=int, default=4, help="retries on 5xx/connection errors")

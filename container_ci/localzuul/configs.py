@@ -246,10 +246,15 @@ def log_server_argv(layout: Layout) -> list[str]:
 
 def tenant_yaml(untrusted: list[tuple[str, list[str] | None]], config_project: str) -> str:
     """main.yaml: the config project, then each untrusted project with the
-    configuration classes it may contribute (None: all of them)."""
+    configuration classes it may contribute (None: all of them); no Nodepool."""
     lines = [
         "- tenant:",
         f"    name: {TENANT}",
+        # Node requests go to zuul-launcher only, never to a Nodepool (there
+        # is none): a label no provider offers fails the request at once
+        # (NODE_FAILURE) instead of waiting forever, and every label a
+        # nodeset names must be defined.
+        "    use-nodepool: false",
         "    source:",
         "      git:",
         "        config-projects:",

@@ -183,8 +183,11 @@ def write_repositories(
         if repository.name in (OWN_PROJECT, CONFIG_PROJECT):
             continue
         at = repository.commit or "unknown commit"
-        if repos.snapshot_directory(
-            layout.repo(repository.name), repository.path, f"snapshot of {repository.name} at {at}"
+        if repos.snapshot_upstream(
+            layout.repo(repository.name),
+            repository.name,
+            repository.path,
+            f"snapshot of {repository.name} at {at}",
         ):
             changed = True
             say(f"{repository.name}: snapshot at {at[:12]}")

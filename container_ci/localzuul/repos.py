@@ -18,6 +18,7 @@ A snapshot whose tree did not change makes no commit (Zuul sees no update)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -180,12 +181,66 @@ def _copy_tree_objects(bare: Path, checkout: Path, tree: str) -> None:
             shutil.move(str(packed), target)
 
 
+# The files a stand-in must have for the jobs that read them. openstack-tox
+# (the parent of openstack-tox-py311 and -pep8) sets tox_constraints_file to
+# requirements' upper-constraints.txt, and zuul-jobs' tox role fails when it
+# is missing: here it constrains nothing (the tox envs install what this
+# repository's pyproject.toml allows, as a local `tox` run does).
+STAND_IN_FILES: dict[str, dict[str, str]] = {
+    "openstack/requirements": {
+        "upper-constraints.txt": "# container-ci local Zuul stand-in for openstack/requirements:\n"
+        "# no constraints.\n",
+    },
+}
+
+
+# stat's `get_md5` option left ansible-core in 2.16 (Ansible 9): both
+# Ansible versions Zuul 14.3 runs refuse a task that passes it ("Unsupported
+# parameters for (stat) module: get_md5"). zuul-jobs dropped it upstream in
+# 2023; the copy this machine has (a fork of November 2022, the newest
+# public one) still passes it in 18 stat tasks, the tox role's among them,
+# so every tox job failed before running tox. Snapshots of these
+# repositories leave those lines out, and their commit message says so.
+GET_MD5 = re.compile(r"^[ \t]*get_md5:[^\n]*\n", re.MULTILINE)
+COMPAT_FIXED = frozenset({"zuul/zuul-jobs"})
+
+
+def without_get_md5(source: Path, target: Path) -> int:
+    """Copy `source` to `target` with every `get_md5:` line of its YAML
+    files removed; how many lines went."""
+    shutil.copytree(source, target, symlinks=True)
+    removed = 0
+    for path in sorted(target.rglob("*")):
+        if path.suffix in (".yaml", ".yml") and path.is_file() and not path.is_symlink():
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            fixed, count = GET_MD5.subn("", text)
+            if count:
+                path.write_text(fixed, encoding="utf-8", errors="surrogateescape")
+                removed += count
+    return removed
+
+
+def snapshot_upstream(bare: Path, name: str, source: Path, message: str) -> bool:
+    """An upstream copy as master (`snapshot_directory`), with the
+    compatibility fix of COMPAT_FIXED repositories applied and named."""
+    if name not in COMPAT_FIXED:
+        return snapshot_directory(bare, source, message)
+    with tempfile.TemporaryDirectory() as scratch:
+        fixed = Path(scratch) / "copy"
+        removed = without_get_md5(source, fixed)
+        note = f" + {removed} stat get_md5 line(s) removed (ansible-core >= 2.16)"
+        return snapshot_directory(bare, fixed, message + (note if removed else ""))
+
+
 def empty_repository(bare: Path, project: str) -> bool:
-    """A stand-in: one commit with a README saying what it stands in for."""
+    """A stand-in: one commit with a README saying what it stands in for
+    (and the files of STAND_IN_FILES that jobs read from it)."""
     with tempfile.TemporaryDirectory() as scratch:
         Path(scratch, "README").write_text(
             f"Empty stand-in for {project}: a job of the local Zuul's tenant names it.\n"
         )
+        for name, text in STAND_IN_FILES.get(project, {}).items():
+            Path(scratch, name).write_text(text)
         return snapshot_directory(bare, Path(scratch), f"stand-in for {project}")
 
 

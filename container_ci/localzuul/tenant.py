@@ -6,13 +6,24 @@ OpenStack's but triggered without Gerrit (git `ref-updated` on branch
 patterns, a timer, and manual enqueue), the `base` job (its post-run
 publishes the build's logs on the log server and sets `log_url`), the
 static node (image, flavor, label, section, provider), and a nodeset for
-every name a job uses that no repository defines. Every upstream label
-(`ubuntu-noble`, ...) is an alias of the one label, so every nodeset lands
-on the one node.
+every name a job uses that no repository defines.
+
+Two kinds of labels (the tenant has `use-nodepool: false`, so every label
+a nodeset names must be defined, and a request goes to the launcher only):
+
+- `container-ci-local`, the one label the static provider offers (this
+  machine). The nodesets defined here (`ubuntu-noble`, `debian-bookworm`,
+  ...: the names opendev/base-jobs defines upstream, used by this
+  repository's own jobs and by the tox jobs they inherit from) are one node
+  on it, so those jobs run here.
+- every label the upstream nodesets use (`ubuntu-noble`, `debian-bookworm`
+  ... as in devstack's `openstack-single-node-noble`): defined, offered by
+  no provider. The launcher fails such a request at once ("No provider
+  found for label ..."), and Zuul ends the build with NODE_FAILURE, an
+  infrastructure result: a devstack job never runs on this machine.
 
 It also runs `zuul-local-smoke` (`hostname` on the node) for itself in
-`experimental`: a job that proves the whole chain without running any of
-the tempest or scenario jobs on this machine."""
+`experimental`: a job that proves the whole chain in seconds."""
 
 from __future__ import annotations
 
@@ -40,7 +51,7 @@ class ConfigProject:
     """What goes into the config project, from what the tenant's repositories name."""
 
     nodesets: list[str]  # defined here, each one node on LABEL
-    label_aliases: list[str]  # the labels upstream nodesets use
+    unprovided_labels: list[str]  # the labels upstream nodesets use: defined, on no provider
     smoke_project: str = CONFIG_PROJECT
     # The periodic pipeline's timer (cron), None: no timer. Off unless asked:
     # on a shared machine a nightly run of this repository's periodic job
@@ -53,11 +64,11 @@ class ConfigProject:
 def config_project_for(sources: list[Path], periodic_time: str | None = None) -> ConfigProject:
     """A nodeset for every name jobs of `sources` use that none defines (and
     the usual base names), on the one label; the labels of the nodesets they
-    do define, as its aliases."""
+    do define, defined with no provider offering them."""
     used, defined, labels = repos.nodeset_names(sources)
     return ConfigProject(
         nodesets=sorted((used | set(BASE_NODESETS)) - defined),
-        label_aliases=sorted(labels - {LABEL}),
+        unprovided_labels=sorted(labels - {LABEL}),
         periodic_time=periodic_time,
     )
 
@@ -109,30 +120,36 @@ def pipelines(periodic_time: str | None = None) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-def nodes(nodesets: list[str], aliases: list[str]) -> list[object]:
-    """The static node, 127.0.0.1 through our sshd. Flavors belong in the
-    section (a provider's are refused in 14.3). Each label upstream nodesets
-    use is defined too (an alias must name a defined label) and is an alias
-    of the node's one label: a request for any of them gets this node."""
-    labels = [LABEL, *aliases]
+def nodes(nodesets: list[str], unprovided: list[str]) -> list[object]:
+    """The static node, 127.0.0.1 through our sshd, with the one label
+    LABEL. Flavors belong in the section (a provider's are refused in
+    14.3). Each label upstream nodesets use is defined (with
+    `use-nodepool: false` a nodeset naming an undefined label is a
+    configuration error) but offered by no provider: the launcher fails
+    the request ("No provider found for label"), the build is a
+    NODE_FAILURE, and nothing waits (a label unknown to every launcher
+    with `use-nodepool` left on became a Nodepool request that waited
+    forever: research, pitfall 8)."""
     node: dict[str, object] = {
         "name": HOST,
         "label": LABEL,
         "connection-port": PORTS["sshd"],
         "username": configs.NODE_USER,
     }
-    if aliases:
-        node["aliases"] = aliases
     return [
         {"image": {"name": IMAGE, "type": "cloud", "description": "this machine, Debian 12"}},
         {"flavor": {"name": FLAVOR}},
-        *[{"label": {"name": name, "image": IMAGE, "flavor": FLAVOR}} for name in labels],
+        {"label": {"name": LABEL, "image": IMAGE, "flavor": FLAVOR,
+                   "description": "this machine (the static node)"}},
+        *[{"label": {"name": name, "image": IMAGE, "flavor": FLAVOR,
+                     "description": "an upstream label: no provider offers it here"}}
+          for name in unprovided if name != LABEL],
         {"section": {"name": "local-static", "connection": "static", "flavors": [FLAVOR]}},
         {"provider": {
             "name": "local-static",
             "section": "local-static",
             "images": [IMAGE],
-            "labels": labels,
+            "labels": [LABEL],
             "nodes": [node],
         }},
         *[
@@ -152,6 +169,7 @@ def jobs() -> list[dict[str, object]]:
             "nodeset": "ubuntu-noble",
             "timeout": 1800,
             "attempts": 1,
+            "pre-run": "playbooks/base/pre.yaml",
             "post-run": "playbooks/base/post.yaml",
         }},
         {"job": {
@@ -171,6 +189,27 @@ SMOKE_PLAYBOOK = """\
 """
 
 
+# The workspace on the node, as opendev's base job makes it (zuul-jobs'
+# prepare-workspace, without its zuul_console: that daemon listens on every
+# address, and Zuul streams nothing from a node at 127.0.0.1 anyway): the
+# executor's prepared repositories (the change and every required project)
+# under ~/src/<hostname>/<org>/<repo>. `delete` makes it the job's own, as on
+# a fresh node.
+PRE_PLAYBOOK = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: The prepared repositories into the workspace (~/src)
+      synchronize:
+        src: "{{ zuul.executor.src_root }}"
+        dest: "{{ ansible_user_dir }}/"
+        recursive: true
+        delete: true
+        owner: false
+        group: false
+"""
+
+
 def config_project_files(project: ConfigProject, served_logs: Path) -> dict[str, str]:
     """File name -> content of the config project."""
 
@@ -181,9 +220,10 @@ def config_project_files(project: ConfigProject, served_logs: Path) -> dict[str,
                           "experimental": {"jobs": [SMOKE_JOB]}}}]  # fmt: skip
     return {
         "zuul.d/pipelines.yaml": dump(pipelines(project.periodic_time)),
-        "zuul.d/nodes.yaml": dump(nodes(project.nodesets, project.label_aliases)),
+        "zuul.d/nodes.yaml": dump(nodes(project.nodesets, project.unprovided_labels)),
         "zuul.d/jobs.yaml": dump(jobs()),
         "zuul.d/projects.yaml": dump(smoke),
+        "playbooks/base/pre.yaml": PRE_PLAYBOOK,
         "playbooks/base/post.yaml": _post_playbook(served_logs),
         "playbooks/smoke.yaml": SMOKE_PLAYBOOK,
     }

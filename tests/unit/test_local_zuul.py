@@ -120,7 +120,7 @@ def test_the_executors_build_dir_keeps_ansibles_control_socket_short(tmp_path):
 
 
 def test_the_config_project_has_no_database_reporter_and_runs_the_smoke_job(layout):
-    project = tenant.ConfigProject(nodesets=["ubuntu-noble"], label_aliases=["ubuntu-jammy"])
+    project = tenant.ConfigProject(nodesets=["ubuntu-noble"], unprovided_labels=["ubuntu-jammy"])
     files = tenant.config_project_files(project, layout.served_logs)
     pipelines = [item["pipeline"] for item in json.loads(files["zuul.d/pipelines.yaml"])]
     assert [p["name"] for p in pipelines] == ["check", "gate", "experimental", "periodic"]
@@ -140,18 +140,36 @@ def test_the_config_project_has_no_database_reporter_and_runs_the_smoke_job(layo
     assert "flavors" not in next(item["provider"] for item in stanzas if "provider" in item)
     assert "flavors" in next(item["section"] for item in stanzas if "section" in item)
     labels = {item["label"]["name"] for item in stanzas if "label" in item}
-    assert labels == {tenant.LABEL, "ubuntu-jammy"}  # an alias names a defined label
+    # Every label a nodeset names is defined (use-nodepool: false requires
+    # it), but the provider offers only the static node's: a request for an
+    # upstream label fails at once (NODE_FAILURE) instead of landing here.
+    assert labels == {tenant.LABEL, "ubuntu-jammy"}
     assert kinds.count("provider") == 1
+    provider = next(item["provider"] for item in stanzas if "provider" in item)
+    assert provider["labels"] == [tenant.LABEL]
+    assert [node["label"] for node in provider["nodes"]] == [tenant.LABEL]
+    assert not any("aliases" in node for node in provider["nodes"])
+    nodesets = {item["nodeset"]["name"]: item["nodeset"] for item in stanzas if "nodeset" in item}
+    assert nodesets["ubuntu-noble"]["nodes"] == [{"name": "controller", "label": tenant.LABEL}]
     jobs = {item["job"]["name"]: item["job"] for item in json.loads(files["zuul.d/jobs.yaml"])}
     assert jobs["base"]["parent"] is None
     assert jobs["base"]["post-run"] in files
+    # The workspace as opendev's base makes it (the repositories under ~/src),
+    # without zuul_console (it would listen on every address).
+    assert "zuul.executor.src_root" in files[jobs["base"]["pre-run"]]
+    assert "zuul_console" not in files[jobs["base"]["pre-run"]]
     assert jobs[tenant.SMOKE_JOB]["run"] in files
     assert str(layout.served_logs) in files["playbooks/base/post.yaml"]
     assert "log_url" in files["playbooks/base/post.yaml"]
 
 
 @pytest.mark.skipif(not UPSTREAM.is_dir(), reason=f"no upstream repositories at {UPSTREAM}")
-def test_every_nodeset_this_repositorys_jobs_use_lands_on_the_one_label():
+def test_our_jobs_land_on_this_machine_and_devstacks_nodesets_on_no_provider():
+    """The nodeset names this repository's jobs use (ubuntu-noble,
+    debian-bookworm: opendev/base-jobs' names, defined by no repository
+    here) are defined in the config project on the one label; the nodesets
+    upstream repositories define (devstack's openstack-single-node-noble
+    ...) keep their labels, which no provider offers."""
     upstream = find_repositories(UPSTREAM)
     sources = [REPO] + [r.path for r in upstream]
     project = tenant.config_project_for(sources)
@@ -168,12 +186,83 @@ def test_every_nodeset_this_repositorys_jobs_use_lands_on_the_one_label():
             job = item.get("job") if isinstance(item, dict) else None
             if job and isinstance(job.get("nodeset"), str):
                 used.add(job["nodeset"])
-    assert used, "zuul.d names no nodeset: the test would prove nothing"
-    for name in sorted(used | {"openstack-single-node-noble"}):
-        if name in project.nodesets:
-            continue  # defined in the config project, one node on LABEL
-        assert name in defined_upstream, f"nodeset {name} is defined nowhere"
-        assert defined_upstream[name] <= set(project.label_aliases), name
+    assert {"ubuntu-noble", "debian-bookworm"} <= used
+    for name in sorted(used):
+        assert name in project.nodesets, f"{name}: our job's nodeset must be the static node's"
+        assert name not in defined_upstream, name
+    assert tenant.LABEL not in project.unprovided_labels
+    for name in ("openstack-single-node-noble", "devstack-single-node-debian-bookworm"):
+        assert name not in project.nodesets  # devstack's own definition stands
+        assert defined_upstream[name], name
+        assert defined_upstream[name] <= set(project.unprovided_labels), name
+    every_label = set().union(*defined_upstream.values())
+    assert every_label <= set(project.unprovided_labels)  # each defined: no config error
+
+
+def test_the_tenant_asks_no_nodepool():
+    text = configs.tenant_yaml([("openstack/container-ci", None)], "local/zuul-config")
+    assert load_yaml_text(text)[0]["tenant"]["use-nodepool"] is False
+
+
+def _frozen(job: str, nodeset: dict, playbooks: list[str], variables: dict) -> dict:
+    """A freeze-job answer of zuul-web 14.3 (its shape as the local Zuul
+    answered for nova-lxc-tempest), the parts `placement` reads."""
+
+    def playbook(spec: str) -> dict:
+        project, path = spec.split(":")
+        role = {"target_name": project.split("/")[-1], "type": "zuul", "implicit": True,
+                "project_canonical_name": f"opendev.org/{project}", "connection": "git",
+                "project": project}  # fmt: skip
+        return {"connection": "git", "project": project, "branch": "master",
+                "trusted": False, "path": path, "roles": [role]}  # fmt: skip
+
+    return {
+        "job": job,
+        "nodeset": nodeset,
+        "pre_playbooks": [playbook(p) for p in playbooks[:-1]],
+        "playbooks": [playbook(playbooks[-1])],
+        "post_playbooks": [],
+        "vars": variables,
+    }
+
+
+def test_the_enqueue_guard_refuses_only_devstack_on_this_machine():
+    from container_ci.errors import BadInput
+    from container_ci.localzuul import enqueue
+
+    here = {"name": "ubuntu-noble", "nodes": [{"name": "controller", "label": tenant.LABEL}],
+            "groups": [], "alternatives": []}  # fmt: skip
+    upstream = {"name": "openstack-single-node-noble",
+                "nodes": [{"name": "controller", "label": "ubuntu-noble", "aliases": []}],
+                "groups": [{"name": "tempest", "nodes": ["controller"]}],
+                "alternatives": []}  # fmt: skip
+    devstack = ["openstack/devstack:playbooks/pre.yaml", "openstack/tempest:playbooks/run.yaml"]
+    scenarios = enqueue.placement(_frozen(
+        "container-ci-scenarios", here, ["zuul/zuul-jobs:playbooks/tox/run.yaml"],
+        {"tox_envlist": "scenarios"},
+    ))  # fmt: skip
+    nova_lxc = enqueue.placement(
+        _frozen("nova-lxc-tempest", upstream, devstack, {"tempest_concurrency": 2})
+    )
+    assert scenarios.runs_here and not scenarios.devstack and not scenarios.dangerous
+    assert nova_lxc.devstack and not nova_lxc.runs_here and not nova_lxc.dangerous
+    assert "NODE_FAILURE" in nova_lxc.describe()
+    enqueue.refuse([scenarios, nova_lxc], "openstack/container-ci", "experimental")  # allowed
+    # The same devstack job given this machine's node (e.g. a nodeset
+    # defined on our label) would run devstack here: refused, named.
+    on_us = enqueue.placement(_frozen("nova-lxc-tempest", here, devstack, {}))
+    by_vars = enqueue.placement(
+        _frozen("odd", here, ["x/y:run.yaml"], {"devstack_localrc": {"VIRT_DRIVER": "libvirt"}})
+    )
+    assert on_us.dangerous and by_vars.dangerous
+    with pytest.raises(BadInput, match="would run devstack on this machine: nova-lxc-tempest"):
+        enqueue.refuse([scenarios, on_us], "openstack/container-ci", "experimental")
+    # An alternative on this machine counts as running here.
+    either = {"name": "alt", "alternatives": [upstream, here]}
+    assert enqueue.placement(_frozen("j", either, devstack, {})).dangerous
+    assert (
+        "the executor only" in enqueue.placement(_frozen("noop", {}, ["a/b:r.yaml"], {})).describe()
+    )
 
 
 def test_the_tenant_loads_only_definitions_from_upstream():
@@ -266,6 +355,11 @@ def test_projects_jobs_name_become_stand_ins(tmp_path):
         "openstack/oslo.log",
         "opendev/base-jobs",
     }
+    # openstack-tox's tox role fails without requirements' constraints file.
+    bare = tmp_path / "git" / "openstack" / "requirements"
+    assert repos.empty_repository(bare, "openstack/requirements")
+    listed = _git("--git-dir", str(bare), "ls-tree", "--name-only", "master", cwd=tmp_path)
+    assert listed.split() == ["README", "upper-constraints.txt"]
 
 
 def test_down_stops_what_a_service_left_behind(tmp_path):
@@ -295,3 +389,36 @@ def test_down_stops_what_a_service_left_behind(tmp_path):
     finally:
         outsider.kill()
         outsider.wait()
+
+
+def test_zuul_jobs_snapshot_drops_the_stat_option_ansible_2_16_refuses(tmp_path):
+    source = tmp_path / "zuul-jobs"
+    (source / "roles" / "tox" / "tasks").mkdir(parents=True)
+    task = (
+        "- name: Check to see if the constraints file exists\n"
+        "  stat:\n"
+        '    path: "{{ tox_constraints_file }}"\n'
+        "    get_checksum: false\n"
+        "    get_md5: false\n"
+        "  register: stat_results\n"
+    )
+    (source / "roles" / "tox" / "tasks" / "main.yaml").write_text(task)
+    (source / "README.rst").write_text("get_md5: false stays in prose\n")
+    bare = tmp_path / "git" / "zuul" / "zuul-jobs"
+    assert repos.snapshot_upstream(bare, "zuul/zuul-jobs", source, "snapshot of zuul/zuul-jobs")
+    shown = _git("--git-dir", str(bare), "show", "master:roles/tox/tasks/main.yaml", cwd=tmp_path)
+    assert "get_md5" not in shown and "get_checksum: false" in shown
+    assert load_yaml_text(shown)[0]["stat"] == {
+        "path": "{{ tox_constraints_file }}",
+        "get_checksum": False,
+    }
+    log = _git("--git-dir", str(bare), "log", "-1", "--format=%s", "master", cwd=tmp_path)
+    assert (
+        log == "snapshot of zuul/zuul-jobs + 1 stat get_md5 line(s) removed (ansible-core >= 2.16)"
+    )
+    assert "get_md5" in (source / "roles" / "tox" / "tasks" / "main.yaml").read_text()  # only read
+    other = tmp_path / "git" / "openstack" / "devstack"
+    assert repos.snapshot_upstream(other, "openstack/devstack", source, "snapshot of devstack")
+    assert "get_md5" in _git(
+        "--git-dir", str(other), "show", "master:roles/tox/tasks/main.yaml", cwd=tmp_path
+    )

@@ -103,3 +103,132 @@ def test_truncated_artifact_skips_that_build_and_exits_2(server, tmp_path):
     assert "119 build(s) stored, 0 already in the store, 1 not stored" in done.stdout
     again = run_cli(*command)
     assert "0 build(s) stored, 119 already in the store, 1 not stored" in again.stdout
+
+
+# A build as Zuul 14.3's builds API returns it (recorded from the local Zuul,
+# `container-ci zuul up`, a container-ci-scenarios build): no node_name, no
+# provider; the nodeset's name; the ref nested.
+ZUUL_14_BUILD = {
+    "_id": 7,
+    "uuid": "5e0b3c1f2a9d4d0c8f6a1b2c3d4e5f60",
+    "job_name": "container-ci-scenarios",
+    "result": "SUCCESS",
+    "held": False,
+    "execute_time": "2026-12-01T17:01:02",
+    "start_time": "2026-12-01T17:01:03",
+    "end_time": "2026-12-01T17:05:41",
+    "duration": 278.0,
+    "voting": True,
+    "log_url": "LOG_URL",
+    "nodeset": "ubuntu-noble",
+    "error_detail": None,
+    "final": True,
+    "artifacts": [],
+    "provides": [],
+    "ref": {
+        "project": "openstack/container-ci",
+        "branch": "master",
+        "change": None,
+        "patchset": None,
+        "ref": "refs/heads/master",
+        "oldrev": "1" * 40,
+        "newrev": "2" * 40,
+        "ref_url": None,
+    },
+    "pipeline": "check",
+    "event_id": "e1",
+    "event_timestamp": "2026-12-01T17:01:00",
+    "buildset": {"uuid": "b" * 32},
+}
+
+
+class Zuul14:
+    """zuul-web's builds API answering one build, and its logs where
+    container-ci-scenarios' post-run publishes them (container-ci/)."""
+
+    def __init__(self, subunit: bytes) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        owner = self
+        self.requests: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                owner.requests.append(self.path)
+                if self.path.startswith("/api/tenant/local/builds"):
+                    body, kind = json.dumps([owner.build]).encode(), "application/json"
+                elif self.path == f"/logs/{ZUUL_14_BUILD['uuid']}/container-ci/results.subunit":
+                    body, kind = subunit, "application/octet-stream"
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.build = {**ZUUL_14_BUILD, "log_url": f"{self.url}/logs/{ZUUL_14_BUILD['uuid']}/"}
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_zuul_14_build_keeps_its_nodeset_and_no_invented_node_or_provider():
+    from container_ci.stability.ingest.zuul_api import build_from_zuul
+
+    build = build_from_zuul(ZUUL_14_BUILD, "test")
+    assert build.node == "ubuntu-noble"  # the nodeset: the API names no node
+    assert build.provider is None
+    assert (build.project, build.branch, build.ref, build.change, build.patchset) == (
+        "openstack/container-ci", "master", "refs/heads/master", None, None,
+    )  # fmt: skip
+    assert build.pipeline == "check" and build.duration == 278.0
+    old = {**ZUUL_14_BUILD, "node_name": "ubuntu-noble-rax-dfw-0001"}
+    assert build_from_zuul(old, "test").node == "ubuntu-noble-rax-dfw-0001"
+    no_nodeset = {k: v for k, v in ZUUL_14_BUILD.items() if k != "nodeset"}
+    assert build_from_zuul(no_nodeset, "test").node is None
+
+
+def test_subunit_alone_finds_the_scenario_jobs_results_under_container_ci(tmp_path):
+    from tests.fakes.stability_data import subunit_stream
+
+    ids = [
+        ("container_ci.scenarios.lifecycle.docker", "success"),
+        ("container_ci.scenarios.suspend-resume.libvirt-lxc", "skip"),
+    ]
+    zuul = Zuul14(subunit_stream(ids))
+    try:
+        db = f"sqlite:///{tmp_path / 'store.sqlite'}"
+        done = run_cli(
+            "stability", "--db", db, "ingest-zuul", "--url", zuul.url, "--tenant", "local",
+            "--subunit",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "1 build(s) stored" in done.stdout
+        logs = [r for r in zuul.requests if r.startswith("/logs/")]
+        uuid = ZUUL_14_BUILD["uuid"]
+        # The upstream place first (absent), then container-ci's: found, read.
+        assert logs == [
+            f"/logs/{uuid}/testrepository.subunit.gz",
+            f"/logs/{uuid}/container-ci/results.subunit",
+        ]
+        from container_ci.stability.store import Store
+
+        with Store(db) as store, store.session() as session:
+            stored = session.scalars(select(Build)).one()
+            assert (stored.node, stored.provider) == ("ubuntu-noble", None)
+            statuses = session.scalars(select(TestResult.status)).all()
+            assert sorted(statuses) == ["skip", "success"]
+    finally:
+        zuul.close()

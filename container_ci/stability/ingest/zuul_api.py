@@ -2,17 +2,27 @@
 skip/limit and filtered by job_name, pipeline, project, result; optionally
 each build's subunit artifact fetched from its log url.
 
-The build dict is Zuul's `buildToDict` (zuul/web): uuid, job_name, result,
-start_time/end_time as `%Y-%m-%dT%H:%M:%S` (UTC, no zone), duration, voting,
-log_url, node_name, final, artifacts, and the buildset's project, branch,
-pipeline, change, patchset, ref. Zuul 10 nests the ref fields under `ref`:
-both shapes are read. Non-final builds (retried attempts) and builds still
-running are skipped: the final attempt is the one that counts."""
+The build dict is Zuul's `buildToDict` (zuul/web), as a real Zuul 14.3
+serves it: uuid, job_name, result, start_time/end_time as
+`%Y-%m-%dT%H:%M:%S` (UTC, no zone), duration, voting, log_url, nodeset,
+final, artifacts, pipeline, and the ref's project, branch, change,
+patchset, ref (nested under `ref` since Zuul 10; older flat shapes are read
+too). It names no node and no provider: the store's `node` gets the
+build's `nodeset` (an old Zuul's `node_name` when one is given), and
+`provider` stays null unless the API gives one. Non-final builds (retried
+attempts) and builds still running are skipped: the final attempt is the
+one that counts.
+
+Subunit artifacts are fetched from the build's log_url: `--subunit PATH`
+names one place; `--subunit` alone tries the places of the command's
+SUBUNIT_PATHS in order, where this repository's jobs publish them (the post-run playbooks under
+jobs/playbooks/ copy them to `container-ci/` of the logs; upstream
+devstack jobs publish `testrepository.subunit.gz`)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -145,32 +155,47 @@ def build_from_zuul(build: dict[str, Any], source: str) -> ParsedBuild:
         end_time=_time(build.get("end_time")),
         duration=build.get("duration"),
         log_url=build.get("log_url"),
-        node=build.get("node_name"),
+        node=_node(build),
         provider=build.get("provider"),
     )
+
+
+def _node(build: dict[str, Any]) -> str | None:
+    """An old Zuul's `node_name`, else the build's nodeset name, else None."""
+    for key in ("node_name", "nodeset"):
+        value = build.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def read_zuul_builds(
     client: ZuulClient,
     filters: dict[str, Any],
     max_builds: int | None,
-    subunit_path: str | None,
+    subunit_path: str | Sequence[str] | None,
     on_problem: Callable[[str], None],
 ) -> Iterator[ParsedBuild]:
-    """Parsed builds, each with its test results when `subunit_path` is given.
+    """Parsed builds, each with its test results when `subunit_path` is
+    given (one path, or several tried in order: the first found is read).
     A build whose artifact is truncated is reported and not yielded."""
+    paths = [subunit_path] if isinstance(subunit_path, str) else list(subunit_path or [])
     for raw in client.builds(filters, max_builds):
         if not counts_as_final(raw):
             continue
         build = build_from_zuul(raw, f"{client.api}/tenant/{client.tenant}/builds")
-        if subunit_path:
-            data = client.subunit(raw, subunit_path)
+        truncated = False
+        for path in paths:
+            data = client.subunit(raw, path)
             if data is not None:
-                label = f"{raw.get('log_url')}{subunit_path}"
+                log_url = str(raw.get("log_url"))
+                label = f"{log_url if log_url.endswith('/') else log_url + '/'}{path}"
                 try:
                     stream = gunzip_if_needed(data, label)
                     build.results = [result for result, _ in parse_stream(stream, label)]
                 except BadInput as exc:
                     on_problem(str(exc))
-                    continue
-        yield build
+                    truncated = True
+                break
+        if not truncated:
+            yield build
