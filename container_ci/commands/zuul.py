@@ -150,6 +150,12 @@ def _add_check(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="promotion policy whose `jobs:` must list every experimental job (default: the "
         "repository's jobs/promotion.yaml when its own zuul.d/ is checked)",
     )
+    check.add_argument(
+        "--scheduler",
+        action="store_true",
+        help="also load the repository into the local Zuul (`container-ci zuul up` first) and "
+        "report the configuration errors its scheduler finds, as file:line: message",
+    )
     check.set_defaults(run=run_check)
 
 
@@ -244,14 +250,33 @@ def run_check(args: argparse.Namespace) -> int:
     result = check(targets, options)
     for note in result.notes:
         print(f"zuul check: {note}")
-    for problem in result.problems:
+    problems = [str(problem) for problem in result.problems]
+    if args.scheduler:
+        problems += _scheduler_problems(args, root or configuration_root(targets[0]))
+    for problem in problems:
         print(problem)
     checked = ", ".join(str(t) for t in targets)
-    if result.problems:
-        print(f"zuul check: {len(result.problems)} problem(s) in {checked}")
+    if problems:
+        print(f"zuul check: {len(problems)} problem(s) in {checked}")
         return 1
     print(f"zuul check: {checked}: OK")
     return 0
+
+
+def _scheduler_problems(args: argparse.Namespace, root: Path) -> list[str]:
+    """Load `root` into the running local Zuul as openstack/container-ci and
+    say what its scheduler found there, file:line: message."""
+    from container_ci.localzuul import api, lifecycle
+    from container_ci.localzuul.layout import OWN_PROJECT, Layout
+
+    layout = Layout.default()
+    lifecycle.require_running(layout)
+    upstream = args.upstream if args.upstream and args.upstream.is_dir() else None
+    lifecycle.up(layout, root, upstream or lifecycle.upstream_default(root), lambda _text: None)
+    return [
+        f"{root / error.path if error.path else root}:{error.line}: zuul-scheduler: {error.message}"
+        for error in api.project_config_errors(layout, OWN_PROJECT)
+    ]
 
 
 def run_move(args: argparse.Namespace) -> int:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 from container_ci.localzuul.errors import ZuulError
@@ -49,6 +51,43 @@ def last_reconfigured(layout: Layout) -> int | None:
     except ZuulError:
         return None
     return int(value) if value else None
+
+
+ERROR_LINE = re.compile(r'in "[^"]*", line (\d+)')
+
+
+@dataclass(frozen=True)
+class ConfigError:
+    """One error Zuul's configloader reported, where it is."""
+
+    project: str
+    branch: str
+    path: str  # in the project's repository; "" when Zuul names none
+    line: int  # 0 when Zuul names none
+    message: str
+
+
+def project_config_errors(layout: Layout, project: str) -> list[ConfigError]:
+    """Zuul's configuration errors in `project`, with the file and line its
+    message names (`in "<project>/<path>@<branch>", line N`)."""
+    found = []
+    for error in get(layout, f"/api/tenant/{TENANT}/config-errors"):
+        context = error.get("source_context") or {}
+        if context.get("project") != project:
+            continue
+        text = str(error.get("error") or "")
+        mark = ERROR_LINE.search(text)
+        short = " ".join(str(error.get("short_error") or text).split())
+        found.append(
+            ConfigError(
+                project=project,
+                branch=str(context.get("branch") or ""),
+                path=str(context.get("path") or ""),
+                line=int(mark.group(1)) if mark else 0,
+                message=short[:300],
+            )
+        )
+    return found
 
 
 def config_errors(layout: Layout) -> list[str]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -134,16 +136,35 @@ def _up(
     return UpResult([s.name for s in started], errors)
 
 
+def expected_projects(layout: Layout) -> int:
+    """How many projects the tenant file names (config and untrusted)."""
+    from container_ci.yaml_source import load_yaml, to_plain
+
+    document = to_plain(load_yaml(layout.tenant_config)) or []
+    count = 0
+    for item in document:
+        tenant = item.get("tenant", {}) if isinstance(item, dict) else {}
+        for source in (tenant.get("source") or {}).values():
+            for kind in ("config-projects", "untrusted-projects"):
+                count += len(source.get(kind) or [])
+    return count
+
+
 def _wait_for_tenant(layout: Layout, say: Say, previous: int | None = None) -> None:
-    """Until the tenant's layout is loaded (after `previous`, a reconfiguration's start)."""
+    """Until the tenant's layout is loaded (after `previous`, a
+    reconfiguration's start) and zuul-web serves all of it: right after a
+    reconfiguration web's status may already name it while its project list
+    is still a part (7 of 59 projects, measured), and an enqueue then found
+    no jobs."""
     deadline = time.monotonic() + LAYOUT_TIMEOUT
+    expected = expected_projects(layout)
     while time.monotonic() < deadline:
         loaded = api.last_reconfigured(layout)
         if api.tenant_loaded(layout) and (previous is None or (loaded or 0) > previous):
-            api.get(layout, f"/api/tenant/{TENANT}/status")
             projects = api.get(layout, f"/api/tenant/{TENANT}/projects")
-            say(f"tenant {TENANT}: layout loaded, {len(projects)} projects")
-            return
+            if len(projects) >= expected:
+                say(f"tenant {TENANT}: layout loaded, {len(projects)} projects")
+                return
         for service in SERVICES:
             if processes.read_pid(layout.pidfile(service.name)) is None:
                 raise ZuulError(
@@ -158,9 +179,22 @@ def _wait_for_tenant(layout: Layout, say: Say, previous: int | None = None) -> N
 
 
 def upstream_default(checkout: Path) -> Path | None:
-    """`../shared/upstream` next to the repository, if there."""
-    candidate = checkout.resolve().parent / "shared" / "upstream"
-    return candidate if candidate.is_dir() else None
+    """The upstream repositories when none are named: $CONTAINER_CI_SHARED_UPSTREAM,
+    else `shared/upstream` beside the checkout, or beside the repository it
+    was cloned from (a clean clone made elsewhere, as CI's is). Without
+    them the tenant has no devstack or tox jobs, and this repository's jobs
+    that build on them do not load."""
+    candidates = []
+    if os.environ.get("CONTAINER_CI_SHARED_UPSTREAM"):
+        candidates.append(Path(os.environ["CONTAINER_CI_SHARED_UPSTREAM"]))
+    candidates.append(checkout.resolve().parent / "shared" / "upstream")
+    origin = subprocess.run(
+        ["git", "-C", str(checkout), "config", "--get", "remote.origin.url"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    if origin and "://" not in origin and ":" not in origin.split("/")[0]:
+        candidates.append(Path(origin).resolve().parent / "shared" / "upstream")
+    return next((c for c in candidates if c.is_dir()), None)
 
 
 def write_repositories(

@@ -97,6 +97,10 @@ def test_the_smoke_job_succeeds_with_a_log_url(local_zuul: Layout):
     assert any(b["log_url"] == log_url and b["result"] == "SUCCESS" for b in builds)
 
 
+@pytest.mark.skipif(
+    lifecycle.upstream_default(REPO) is None,
+    reason="no upstream repositories: the experimental jobs (devstack, tox parents) do not load",
+)
 def test_an_enqueue_of_a_job_the_pipeline_does_not_run_is_refused(local_zuul: Layout):
     refused = run_cli("zuul", "enqueue", "--pipeline", "experimental", "--job", SMOKE_JOB)
     assert refused.returncode == 2, refused.stdout + refused.stderr
@@ -105,7 +109,9 @@ def test_an_enqueue_of_a_job_the_pipeline_does_not_run_is_refused(local_zuul: La
 
 PROBE = "container-ci-promotion-probe"
 DEVSTACK_PROBE = "container-ci-devstack-probe"
-UPSTREAM = REPO.parent / "shared" / "upstream"
+# Where `zuul up` finds them with none named: beside this checkout or the
+# repository it was cloned from (CI's clean clone is elsewhere).
+UPSTREAM = lifecycle.upstream_default(REPO) or REPO.parent / "shared" / "upstream"
 API = f"http://127.0.0.1:{PORTS['zuul-web']}/api/tenant/local"
 
 # What the clone adds: a short job on this machine's node, and a devstack
@@ -254,12 +260,43 @@ def test_a_promotion_lands_back_in_zuul(local_zuul: Layout):
     assert time.monotonic() - began < 360, "the loop's budget is about 5 minutes"
 
 
+@pytest.mark.skipif(not UPSTREAM.is_dir(), reason=f"no upstream repositories at {UPSTREAM}")
+def test_the_scheduler_reports_a_misspelt_attribute_at_its_line(local_zuul: Layout):
+    """`zuul check --scheduler`: the checkout loaded into the real Zuul, and
+    its configloader's error said as file:line, beside the offline check's."""
+    scratch = Path(tempfile.mkdtemp(prefix="cci-zuul-check-"))
+    clone = scratch / "container-ci"
+    try:
+        git(scratch, "clone", "--quiet", str(REPO), str(clone))
+        jobs = clone / "zuul.d" / "jobs.yaml"
+        text = jobs.read_text()
+        assert "    timeout: 3600\n" in text
+        jobs.write_text(text.replace("    timeout: 3600\n", "    timeuot: 3600\n", 1))
+        lines = jobs.read_text().splitlines()
+        typo = next(n for n, line in enumerate(lines, 1) if "timeuot" in line)
+        stanza = max(n for n, line in enumerate(lines[:typo], 1) if line == "- job:")
+        done = run_cli("zuul", "check", "--scheduler", "--upstream", str(UPSTREAM),
+                       str(clone / "zuul.d"), timeout=900)  # fmt: skip
+        assert done.returncode == 1, done.stdout + done.stderr
+        found = [x for x in done.stdout.splitlines() if ": zuul-scheduler: " in x]
+        assert found, done.stdout
+        path, line, _rest = found[0].split(":", 2)
+        assert path == str(jobs) and stanza <= int(line) <= typo, found
+    finally:
+        restored = run_cli("zuul", "up", "--upstream", str(UPSTREAM), timeout=600)
+        shutil.rmtree(scratch, ignore_errors=True)
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+
+
 def test_down_leaves_nothing(local_zuul: Layout):
     if WAS_UP[-1]:
         pytest.skip("the local Zuul ran before the tests: it is left up")
     down = run_cli("zuul", "down", timeout=600)
     assert down.returncode == 0, down.stdout + down.stderr
     assert leftovers(local_zuul) == {"processes": [], "strays": [], "ports": []}
+    stopped = run_cli("zuul", "check", "--scheduler")
+    assert stopped.returncode == 3, stopped.stdout + stopped.stderr
+    assert len(stopped.stderr.strip().splitlines()) == 1
     missing = run_cli("zuul", "enqueue", "--pipeline", "experimental")
     assert missing.returncode == 3
     assert len(missing.stderr.strip().splitlines()) == 1
