@@ -3,13 +3,16 @@ the interruption tests stop half-way."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from container_ci import paths
 from container_ci.naming import Owner
 from container_ci.targets.registry import LOCAL_TARGETS, target_factory
 from tests.helpers import start_cli
@@ -89,3 +92,18 @@ def start_slow_run(
     wait_for_line(log, "snapshot fleet-one PASSED", len(targets), process)
     time.sleep(0.5)
     return process, log
+
+
+@contextlib.contextmanager
+def sharing_backends(exclusive: bool = False) -> Iterator[None]:
+    """Tests share the daemons (pytest-xdist runs them in parallel). A test
+    marked `exclusive` (stopping dockerd, leaving a SIGKILLed run's resources
+    for a sweep that any other run's start-up sweep would take first) runs
+    alone: it waits for every holder of the shared lock, and they for it."""
+    lock_path = paths.data_dir() / "functional-tests.lock"
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -7,7 +7,6 @@ labelled with that id remains on either backend."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 import uuid
@@ -15,10 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from container_ci import paths
 from container_ci.provision import probes
 from container_ci.targets.registry import LOCAL_TARGETS
-from tests.functional.backends import owned, sweep_run
+from tests.functional.backends import owned, sharing_backends, sweep_run
 
 # Runs record into a store of the test session's own, never the user's.
 os.environ.setdefault(
@@ -34,17 +32,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def backend_lock(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Tests share the daemons (pytest-xdist runs them in parallel). A test
-    marked `exclusive` (stopping dockerd, leaving a SIGKILLed run's resources
-    for a sweep that any other run's start-up sweep would take first) runs alone."""
-    lock_path = paths.data_dir() / "functional-tests.lock"
-    exclusive = request.node.get_closest_marker("exclusive") is not None
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with sharing_backends(request.node.get_closest_marker("exclusive") is not None):
+        yield
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ import pytest
 from container_ci.cloud import lifecycle, network, processes, zun
 from container_ci.cloud.layout import CLOUD_NAME, Layout
 from container_ci.cloud.services import SERVICES, second_docker_exec_root, services_of
+from tests.functional.backends import sharing_backends
 from tests.helpers import run_cli
 
 pytestmark = [pytest.mark.xdist_group("local-cloud"), pytest.mark.functional]
@@ -114,6 +115,15 @@ NOTHING = {
 
 @pytest.fixture(scope="module")
 def local_cloud() -> Iterator[Layout]:
+    """The cloud, for the whole module, holding the functional tests' shared
+    lock: its Docker servers and Zun's containers run on the setup's engine,
+    which the exclusive dockerd test stops (a driver test once lost its
+    container that way, mid power-on)."""
+    with sharing_backends():
+        yield from _local_cloud()
+
+
+def _local_cloud() -> Iterator[Layout]:
     layout = Layout.default()
     was_up = set(running(layout)) >= {s.name for s in BASE}
     # libvirt LXC, whichever driver the cloud last ran: the tests below say which they switch to.
