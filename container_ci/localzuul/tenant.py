@@ -171,6 +171,7 @@ def jobs() -> list[dict[str, object]]:
             "attempts": 1,
             "pre-run": "playbooks/base/pre.yaml",
             "post-run": "playbooks/base/post.yaml",
+            "cleanup-run": "playbooks/base/cleanup.yaml",
         }},
         {"job": {
             "name": SMOKE_JOB,
@@ -210,6 +211,21 @@ PRE_PLAYBOOK = """\
 """
 
 
+# The node is this machine, not a disposable VM: what a build put in the
+# job user's home (the workspace, the tempest jobs' results) goes with it,
+# after the post-run playbooks have collected what they keep.
+CLEANUP_PLAYBOOK = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: The build's workspace and results off the node
+      ansible.builtin.file:
+        path: "{{ ansible_user_dir }}/{{ item }}"
+        state: absent
+      loop: [src, container-ci-results]
+"""
+
+
 def config_project_files(project: ConfigProject, served_logs: Path) -> dict[str, str]:
     """File name -> content of the config project."""
 
@@ -225,6 +241,7 @@ def config_project_files(project: ConfigProject, served_logs: Path) -> dict[str,
         "zuul.d/projects.yaml": dump(smoke),
         "playbooks/base/pre.yaml": PRE_PLAYBOOK,
         "playbooks/base/post.yaml": _post_playbook(served_logs),
+        "playbooks/base/cleanup.yaml": CLEANUP_PLAYBOOK,
         "playbooks/smoke.yaml": SMOKE_PLAYBOOK,
     }
 
