@@ -78,21 +78,16 @@ def nova_file(name: str) -> Path:
 
 def upstream_dir() -> Path:
     """Upstream repositories in Zuul's <org>/<repo> layout (their Zuul
-    configurations, playbooks and roles at recorded commits): shared/upstream
-    beside this repository or the one it was cloned from, or named by
-    $CONTAINER_CI_SHARED_UPSTREAM. The calling test is skipped, with where it
-    looked, when none has openstack/tempest."""
-    places = []
-    if os.environ.get("CONTAINER_CI_SHARED_UPSTREAM"):
-        places.append(Path(os.environ["CONTAINER_CI_SHARED_UPSTREAM"]))
-    places.append(REPO.parent / "shared" / "upstream")
-    origin = _origin_dir()
-    if origin is not None:
-        places.append(origin.parent / "shared" / "upstream")
-    for place in places:
-        if (place / "openstack" / "tempest" / "zuul.d").is_dir():
-            return place
-    pytest.skip(
-        "needs upstream repositories' Zuul configurations: set $CONTAINER_CI_SHARED_UPSTREAM "
-        f"(looked in: {', '.join(str(p) for p in places)})"
-    )
+    configurations, playbooks and roles at recorded commits), where `zuul up`
+    finds them: $CONTAINER_CI_SHARED_UPSTREAM, or shared/upstream beside this
+    repository or the one it was cloned from. The calling test is skipped
+    when none has openstack/tempest."""
+    from container_ci.localzuul.lifecycle import upstream_default
+
+    found = upstream_default(REPO)
+    if found is None or not (found / "openstack" / "tempest" / "zuul.d").is_dir():
+        pytest.skip(
+            "needs upstream repositories' Zuul configurations: set $CONTAINER_CI_SHARED_UPSTREAM "
+            "(looked beside this checkout and the repository it was cloned from)"
+        )
+    return found

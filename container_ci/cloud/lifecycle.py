@@ -9,7 +9,6 @@ by pid, waiting for each to exit."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import shutil
 import subprocess
@@ -55,13 +54,11 @@ def _timed(say: Say) -> Say:
 def _one_at_a_time(layout: Layout, say: Say) -> Iterator[None]:
     """`up` and `down` of one state dir never overlap (two tox envs, two
     test workers): the second waits for the first, then finds its work done."""
-    layout.root.mkdir(parents=True, exist_ok=True)
-    with open(layout.root / "cloud.lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say("waiting for another `container-ci cloud up/down` on this state dir")
-            fcntl.flock(handle, fcntl.LOCK_EX)
+    with processes.one_at_a_time(
+        layout.root / "cloud.lock",
+        say,
+        "waiting for another `container-ci cloud up/down` on this state dir",
+    ):
         yield
 
 
@@ -263,22 +260,11 @@ def _ensure_running(layout: Layout, service: Service, say: Say) -> bool:
 
 
 def _wait_until_answers(layout: Layout, service: Service, pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if processes.exited(pid):
-            return False
-        if service.answers(layout):
-            return True
-        time.sleep(0.25)
-    return False
+    return processes.wait_until_answers(pid, lambda: service.answers(layout), timeout)
 
 
 def _last_error(log: Path) -> str:
-    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    for line in reversed(lines):
-        if any(word in line for word in ("ERROR", "Error", "error:", "CRITICAL", "Traceback")):
-            return line[:300]
-    return lines[-1][:300] if lines else "no output"
+    return processes.last_error(log)
 
 
 def stray_processes(
@@ -592,9 +578,3 @@ def _nova_services_up(layout: Layout) -> dict[str, bool]:
         return bootstrap.nova_services_up(bootstrap.admin_connection(layout, state))
     except Exception:  # noqa: BLE001 - status reports what it sees, it does not fail
         return {}
-
-
-def tail(path: Path, lines: int) -> list[str]:
-    if not path.exists():
-        return []
-    return path.read_text(errors="replace").splitlines()[-lines:]

@@ -1,14 +1,17 @@
-"""Processes the local cloud starts: pid files that also record the process's
-start time, so a recycled pid is never mistaken for ours and never signalled."""
+"""Processes the local cloud and the local Zuul start: pid files that also
+record the process's start time, so a recycled pid is never mistaken for ours
+and never signalled; waiting until one answers, and what its log says when it
+does not; one `up`/`down` of a state dir at a time."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 
@@ -97,3 +100,50 @@ def stop_pid(pid: int, timeout: float) -> None:
         os.kill(pid, signal.SIGKILL)
     while not exited(pid):
         time.sleep(0.05)
+
+
+def wait_until_answers(pid: int, answers: Callable[[], bool], timeout: float) -> bool:
+    """True once `answers()` does; False if the process exits or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if exited(pid):
+            return False
+        if answers():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+# What marks the line of a log that says why a process did not start.
+ERROR_MARKERS = ("ERROR", "Error", "error:", "CRITICAL", "Traceback")
+
+
+def last_error(log: Path, markers: Sequence[str] = ERROR_MARKERS) -> str:
+    """The last line of `log` with one of `markers`, else its last line."""
+    if not log.exists():
+        return "no log"
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    for line in reversed(lines):
+        if any(word in line for word in markers):
+            return line[:300]
+    return lines[-1][:300] if lines else "no output"
+
+
+def tail(path: Path, lines: int) -> list[str]:
+    if not path.exists():
+        return []
+    return path.read_text(errors="replace").splitlines()[-lines:]
+
+
+@contextlib.contextmanager
+def one_at_a_time(lock: Path, say: Callable[[str], None], waiting: str) -> Iterator[None]:
+    """Hold `lock` (a file, made with its directory) for the block; `waiting`
+    is said when another holder makes this one wait."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(waiting)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

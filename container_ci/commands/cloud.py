@@ -129,7 +129,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_logs(args: argparse.Namespace) -> int:
-    from container_ci.cloud import lifecycle
+    from container_ci.cloud import processes
     from container_ci.cloud.layout import Layout
     from container_ci.cloud.services import SERVICES
     from container_ci.errors import BadInput
@@ -141,6 +141,6 @@ def run_logs(args: argparse.Namespace) -> int:
     for name in [args.service] if args.service else names:
         path = layout.logfile(name)
         print(f"==> {path} <==")
-        for line in lifecycle.tail(path, args.lines):
+        for line in processes.tail(path, args.lines):
             print(line)
     return 0

@@ -198,8 +198,8 @@ def run_local_status(args: argparse.Namespace) -> int:
 
 
 def run_local_logs(args: argparse.Namespace) -> int:
+    from container_ci.cloud import processes
     from container_ci.errors import BadInput
-    from container_ci.localzuul import lifecycle
     from container_ci.localzuul.layout import Layout
     from container_ci.localzuul.services import SERVICES
 
@@ -210,7 +210,7 @@ def run_local_logs(args: argparse.Namespace) -> int:
     for name in [args.name] if args.name else names:
         path = layout.logfile(name)
         print(f"==> {path} <==")
-        for line in lifecycle.tail(path, args.lines):
+        for line in processes.tail(path, args.lines):
             print(line)
     return 0
 

@@ -11,7 +11,6 @@ cloud's (`container_ci.cloud.lifecycle`), whose pid files it reuses."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
@@ -43,13 +42,11 @@ def _timed(say: Say) -> Say:
 @contextlib.contextmanager
 def _one_at_a_time(layout: Layout, say: Say) -> Iterator[None]:
     """`up` and `down` of one state dir never overlap."""
-    layout.root.mkdir(parents=True, exist_ok=True)
-    with open(layout.root / "zuul.lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say("waiting for another `container-ci zuul up/down` on this state dir")
-            fcntl.flock(handle, fcntl.LOCK_EX)
+    with processes.one_at_a_time(
+        layout.root / "zuul.lock",
+        say,
+        "waiting for another `container-ci zuul up/down` on this state dir",
+    ):
         yield
 
 
@@ -319,24 +316,15 @@ def _ensure_running(layout: Layout, service: Service, say: Say) -> bool:
 
 
 def _wait_until_answers(layout: Layout, service: Service, pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if processes.exited(pid):
-            return False
-        if service.answers(layout):
-            return True
-        time.sleep(0.25)
-    return False
+    return processes.wait_until_answers(pid, lambda: service.answers(layout), timeout)
+
+
+# Zuul's components log Python exceptions by their class name.
+ZUUL_ERROR_MARKERS = ("ERROR", "Error", "error:", "CRITICAL", "Exception")
 
 
 def _last_error(log: Path) -> str:
-    if not log.exists():
-        return "no log"
-    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    for line in reversed(lines):
-        if any(word in line for word in ("ERROR", "Error", "error:", "CRITICAL", "Exception")):
-            return line[:300]
-    return lines[-1][:300] if lines else "no output"
+    return processes.last_error(log, ZUUL_ERROR_MARKERS)
 
 
 # -- down -------------------------------------------------------------------
@@ -447,12 +435,6 @@ def status(layout: Layout) -> list[ServiceStatus]:
             health = "running" if service.answers(layout) else "not answering"
         rows.append(ServiceStatus(service.name, pid, port, health))
     return rows
-
-
-def tail(path: Path, lines: int) -> list[str]:
-    if not path.exists():
-        return []
-    return path.read_text(errors="replace").splitlines()[-lines:]
 
 
 def require_running(layout: Layout) -> None:

@@ -70,14 +70,14 @@ class Outcomes:
     last: str = ""  # pass, skip or fail: the newest build's
     reason: str = ""  # the newest result's skip reason or failure text
 
-    def count(self, outcome: str, times: int) -> None:
-        self.runs += times
+    def count(self, outcome: str) -> None:
+        self.runs += 1
         if outcome == "pass":
-            self.passed += times
+            self.passed += 1
         elif outcome == "skip":
-            self.skipped += times
+            self.skipped += 1
         else:
-            self.failed += times
+            self.failed += 1
 
     def latest(self, outcome: str, text: str | None) -> None:
         self.last = outcome
@@ -164,7 +164,7 @@ def compare_drivers(session: Session, drivers: Sequence[str]) -> DriverCompariso
             if outcomes is None:
                 outcomes = gathered[test][driver] = Outcomes()
                 outcomes.latest(outcome, text)  # newest first: the first seen is the latest
-            outcomes.count(outcome, 1)
+            outcomes.count(outcome)
     _spread_class_skips(gathered)
     comparison.tests = {
         test: by_driver for test, by_driver in sorted(gathered.items()) if len(by_driver) > 1

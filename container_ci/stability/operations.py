@@ -13,6 +13,7 @@ are left out."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -89,7 +90,8 @@ class OperationMatrix:
             },
         }
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, escape: Callable[[str], str]) -> str:
+        """The section for stability.md; `escape` is the report's Markdown escaper."""
         if not self.drivers:
             return ""
         lines = [
@@ -103,7 +105,7 @@ class OperationMatrix:
             "| --- |" + " --- |" * len(self.drivers),
         ]
         for operation, by_driver in self.cells.items():
-            cells = [by_driver[d].text.replace("|", "\\|") for d in self.drivers]
+            cells = [escape(by_driver[d].text) for d in self.drivers]
             lines.append(f"| {operation} | " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 

@@ -225,7 +225,7 @@ def write_reports(
     comparison = comparison or drivers.DriverComparison(drivers=[], jobs={})
     side_by_side = drivers.to_markdown(comparison, _escape_md)
     operations = operations or OperationMatrix(drivers=[], operations=[])
-    by_operation = operations.to_markdown()
+    by_operation = operations.to_markdown(_escape_md)
     decisions = decisions or {}
     markdown = "# container-ci stability report\n\n" + "\n".join(
         ([by_operation] if by_operation else [])
