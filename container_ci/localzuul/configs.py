@@ -11,6 +11,7 @@ from pathlib import Path
 
 from container_ci.localzuul.credentials import Secrets
 from container_ci.localzuul.layout import CANONICAL_HOSTNAME, HOST, PORTS, TENANT, Layout
+from container_ci.localzuul.node import NODE_USER
 
 # Debian's zookeeper.jar manifest omits these; without them every TLS
 # connection dies with NoClassDefFoundError (io/netty/handler/codec/...).
@@ -28,7 +29,6 @@ ZOOKEEPER_CLASSPATH = (
 # shim that fails (research, pitfall 4); python-path on the image never
 # reached a static node's inventory in 14.3.
 NODE_PYTHON = "/usr/bin/python3"
-NODE_USER = "root"
 DATABASE = "zuul"
 # How often the git driver reads our bare repositories' refs. The scheduler
 # knows a repository's new commit only from this poll (a full-reconfigure
@@ -164,15 +164,18 @@ def site_variables() -> str:
 
 
 def sshd_config(layout: Layout, secrets: Secrets) -> str:
-    """The static node: our own sshd on 127.0.0.1, the executor's key only."""
+    """The static node: our own sshd on 127.0.0.1, the node user only
+    (node.py; never root), the executor's key only (in the user's
+    ~/.ssh/authorized_keys, which sshd reads as the user)."""
     return "\n".join(
         [
             f"Port {PORTS['sshd']}",
             f"ListenAddress {HOST}",
             f"HostKey {secrets.host_key}",
             f"PidFile {layout.run / 'sshd.own.pid'}",
-            f"AuthorizedKeysFile {secrets.authorized_keys}",
-            "PermitRootLogin prohibit-password",
+            "AuthorizedKeysFile .ssh/authorized_keys",
+            "StrictModes yes",
+            "PermitRootLogin no",
             "PubkeyAuthentication yes",
             "PasswordAuthentication no",
             "KbdInteractiveAuthentication no",

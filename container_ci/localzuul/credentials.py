@@ -29,9 +29,8 @@ class Secrets:
     server_pem: Path  # ZooKeeper's key and certificate, one PEM (its keystore)
     client_cert: Path
     client_key: Path
-    ssh_key: Path  # the executor's private key; the node authorizes its .pub
+    ssh_key: Path  # the executor's private key; the node user authorizes its .pub (node.py)
     host_key: Path  # the node sshd's host key
-    authorized_keys: Path
     keystore_password: str
     jwt_secret: str
 
@@ -108,8 +107,6 @@ def ensure(layout: Layout) -> Secrets:
     _ssh_key(ssh_key, "zuul-executor@container-ci-local")
     host_key = layout.secret("ssh_host_ed25519_key")
     _ssh_key(host_key, "node@container-ci-local")
-    authorized_keys = layout.secret("authorized_keys")
-    _write_private(authorized_keys, ssh_key.with_suffix(".pub").read_text())
     for path in layout.secrets.iterdir():
         path.chmod(0o600)
     return Secrets(
@@ -119,7 +116,6 @@ def ensure(layout: Layout) -> Secrets:
         client_key=layout.secret("client.key"),
         ssh_key=ssh_key,
         host_key=host_key,
-        authorized_keys=authorized_keys,
         keystore_password=_token(layout, "keystore-password"),
         jwt_secret=_token(layout, "jwt-secret"),
     )

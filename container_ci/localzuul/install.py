@@ -23,7 +23,8 @@ ZUUL_PACKAGES = ("zuul==14.3.0", "zuul-client==14.0.0")
 # zookeeper (+ its JRE); libnetty-java: the Netty jars ZooKeeper's TLS needs
 # and its Debian classpath lacks; bubblewrap: the executor's sandbox;
 # openssh-server: the static node's sshd (our own instance, not Debian's);
-# postgresql: Zuul's database; python3-venv: to build Zuul's venv.
+# postgresql: Zuul's database; python3-venv: to build Zuul's venv; sudo: the
+# node user's way to root (node.py), as on an OpenStack CI node.
 DEBIAN_PACKAGES = (
     "zookeeper",
     "libnetty-java",
@@ -34,6 +35,7 @@ DEBIAN_PACKAGES = (
     "python3-venv",
     "git",
     "openssl",
+    "sudo",
 )
 STAMP = ".container-ci-zuul"
 

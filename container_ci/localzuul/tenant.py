@@ -31,8 +31,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from container_ci.localzuul import configs, repos
+from container_ci.localzuul import repos
 from container_ci.localzuul.layout import CONFIG_PROJECT, HOST, PORTS, Layout
+from container_ci.localzuul.node import NODE_USER
 
 LABEL = "container-ci-local"
 IMAGE = "debian-local"
@@ -134,7 +135,7 @@ def nodes(nodesets: list[str], unprovided: list[str]) -> list[object]:
         "name": HOST,
         "label": LABEL,
         "connection-port": PORTS["sshd"],
-        "username": configs.NODE_USER,
+        "username": NODE_USER,
     }
     return [
         {"image": {"name": IMAGE, "type": "cloud", "description": "this machine, Debian 12"}},
@@ -195,7 +196,7 @@ SMOKE_PLAYBOOK = """\
 # address, and Zuul streams nothing from a node at 127.0.0.1 anyway): the
 # executor's prepared repositories (the change and every required project)
 # under ~/src/<hostname>/<org>/<repo>. `delete` makes it the job's own, as on
-# a fresh node.
+# a fresh node: ~ is the node user's home (node.py), never root's.
 PRE_PLAYBOOK = """\
 - hosts: all
   gather_facts: false
@@ -212,13 +213,17 @@ PRE_PLAYBOOK = """\
 
 
 # The node is this machine, not a disposable VM: what a build put in the
-# job user's home (the workspace, the tempest jobs' results) goes with it,
-# after the post-run playbooks have collected what they keep.
+# node user's home (the workspace, the jobs' results) goes with it, after
+# the post-run playbooks have collected what they keep. As root: the jobs
+# run tox as root, so the workspace holds root's .tox directories. The
+# data dir (container-ci-data: the harness's and the local cloud's
+# installs) stays, as a node's caches would.
 CLEANUP_PLAYBOOK = """\
 - hosts: all
   gather_facts: false
   tasks:
     - name: The build's workspace and results off the node
+      become: true
       ansible.builtin.file:
         path: "{{ ansible_user_dir }}/{{ item }}"
         state: absent

@@ -17,6 +17,7 @@ import pytest
 from container_ci.cloud import processes
 from container_ci.localzuul import configs, credentials, lifecycle, repos, tenant
 from container_ci.localzuul.layout import HOST, PORTS, Layout
+from container_ci.localzuul.node import NODE_USER
 from container_ci.localzuul.services import SERVICES
 from container_ci.yaml_source import load_yaml
 from container_ci.zuul.upstream import find_repositories
@@ -110,7 +111,12 @@ def test_zookeeper_is_tls_only_and_sshd_takes_keys_only(layout, secrets):
     )
     assert sshd["ListenAddress"] == HOST
     assert sshd["PasswordAuthentication"] == "no"
-    assert sshd["AuthorizedKeysFile"] == str(secrets.authorized_keys)
+    # Builds log in as the dedicated node user, never as root: the base
+    # job's workspace sync deletes what it finds in the user's ~/src.
+    assert sshd["AllowUsers"] == NODE_USER != "root"
+    assert sshd["PermitRootLogin"] == "no"
+    assert sshd["AuthorizedKeysFile"] == ".ssh/authorized_keys"
+    assert f"default_username={NODE_USER}" in configs.zuul_conf(layout, secrets)
 
 
 def test_the_executors_build_dir_keeps_ansibles_control_socket_short(tmp_path):

@@ -1,0 +1,92 @@
+"""The static node's user: a dedicated account, not root.
+
+The node is this machine, not a disposable VM. Zuul's base pre-run
+synchronises the prepared repositories into `~/src` with `delete`, the
+tox jobs install tox into `~/.local`, and the post-run and cleanup
+playbooks remove the workspace again: done as root, all of that happens in
+root's home, where a developer's own `~/src` would be wiped by the first
+build. So builds log in as `NODE_USER`, whose home (`NODE_HOME`) holds
+nothing but builds, and become root through sudo for what needs it, as
+the `zuul` user of an OpenStack CI node does (the jobs' playbooks say
+`become: true` where they need root).
+
+The account has no password (locked) and no shell login but through the
+local Zuul's own sshd on 127.0.0.1 with the executor's key, so the
+passwordless sudo it is given is reachable only by the local Zuul's
+builds."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+from pathlib import Path
+
+from container_ci.localzuul.errors import ZuulError
+from container_ci.localzuul.layout import POSTGRES_PARENT, Layout
+
+NODE_USER = "cci-zuul-node"
+NODE_HOME = POSTGRES_PARENT / "zuul-node"
+SUDOERS = Path("/etc/sudoers.d/cci-zuul-node")
+SUDOERS_RULE = (
+    "# container-ci's local Zuul: builds become root on the static node\n"
+    f"{NODE_USER} ALL=(ALL) NOPASSWD: ALL\n"
+)
+
+
+def ensure(layout: Layout) -> Path:
+    """The node user, its sudo rule, and the executor's public key as its
+    only authorized key (sshd reads `~/.ssh/authorized_keys` as the user,
+    so it cannot live in the 0700 state dir). Returns the user's home."""
+    account = _account()
+    home = Path(account.pw_dir)
+    ssh = home / ".ssh"
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    keys = ssh / "authorized_keys"
+    public_key = layout.secret("id_ed25519.pub").read_text()
+    if not keys.exists() or keys.read_text() != public_key:
+        descriptor = os.open(keys, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(public_key)
+    for path in (home, ssh, keys):
+        os.chown(path, account.pw_uid, account.pw_gid)
+    home.chmod(0o700)
+    _ensure_sudo_rule()
+    return home
+
+
+def _account() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(NODE_USER)
+    except KeyError:
+        pass
+    NODE_HOME.parent.mkdir(parents=True, exist_ok=True)
+    _run(
+        ["useradd", "--system", "--create-home", "--home-dir", str(NODE_HOME),
+         "--shell", "/bin/bash", "--comment", "container-ci local Zuul static node",
+         NODE_USER],
+        f"useradd {NODE_USER}",
+    )  # fmt: skip
+    return pwd.getpwnam(NODE_USER)
+
+
+def _ensure_sudo_rule() -> None:
+    """Written whole or not at all, and checked by visudo first: a broken
+    file in /etc/sudoers.d breaks sudo for everyone."""
+    if SUDOERS.exists() and SUDOERS.read_text() == SUDOERS_RULE:
+        return
+    candidate = SUDOERS.with_name(".cci-zuul-node.new")
+    descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o440)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(SUDOERS_RULE)
+    try:
+        _run(["visudo", "-c", "-q", "-f", str(candidate)], "visudo -c")
+        candidate.replace(SUDOERS)
+    finally:
+        candidate.unlink(missing_ok=True)
+
+
+def _run(argv: list[str], what: str) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ZuulError(f"{what} failed (exit {done.returncode}): {done.stderr.strip()[-300:]}")
