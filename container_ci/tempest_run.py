@@ -12,9 +12,13 @@ dir, so the run can be repeated or inspected with tempest's own commands."""
 from __future__ import annotations
 
 import configparser
+import contextlib
 import hashlib
+import os
+import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -67,6 +71,23 @@ def tempest_bin(name: str = "tempest") -> str:
     return str(beside) if beside.exists() else name
 
 
+def tempest_env() -> dict[str, str]:
+    """The environment Tempest runs in: a temporary directory of this
+    user's own. Tempest keeps its locks in `<tmp>/tempest-lock`, made by
+    whoever ran it first on the machine: after root had run Tempest, every
+    other user's `tempest init` failed (Permission denied on
+    /tmp/tempest-lock/workspaces; found running the unit tests as a Zuul
+    node's user). A directory someone else made, or a symlink, is refused:
+    it would be theirs to swap."""
+    private = Path(tempfile.gettempdir()) / f"container-ci-tempest-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        private.mkdir(mode=0o700)
+    found = os.lstat(private)
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid():
+        raise BadInput(f"{private}: not a directory of this user's own; remove it")
+    return {**os.environ, "TMPDIR": str(private)}
+
+
 def ensure_workspace(workspace: Path) -> None:
     """`tempest init` once; its etc/tempest.conf is rewritten on every run.
 
@@ -83,6 +104,7 @@ def ensure_workspace(workspace: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env=tempest_env(),
     )  # fmt: skip
     if done.returncode != 0:
         said = (done.stderr.strip() or done.stdout.strip())[-500:]
@@ -173,7 +195,8 @@ def run_tempest(
         f"tempest: workspace {run.workspace}, tests {run.test_regex}"
         + (f", excluding {run.exclude_list}" if run.exclude_list else "")
     )
-    done = subprocess.run(argv, cwd=run.workspace, check=False)
+    environment = tempest_env()
+    done = subprocess.run(argv, cwd=run.workspace, check=False, env=environment)
     subunit = run.output / SUBUNIT_NAME
     with subunit.open("wb") as stream:
         last = subprocess.run(
@@ -181,6 +204,7 @@ def run_tempest(
             cwd=run.workspace,
             stdout=stream,
             check=False,
+            env=environment,
         )
     if last.returncode != 0:
         say(f"tempest: no results to keep (stestr last exited {last.returncode})")

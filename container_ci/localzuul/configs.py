@@ -11,7 +11,7 @@ from pathlib import Path
 
 from container_ci.localzuul.credentials import Secrets
 from container_ci.localzuul.layout import CANONICAL_HOSTNAME, HOST, PORTS, TENANT, Layout
-from container_ci.localzuul.node import NODE_USER
+from container_ci.localzuul.node import NODE_USER, SUDOERS
 
 # Debian's zookeeper.jar manifest omits these; without them every TLS
 # connection dies with NoClassDefFoundError (io/netty/handler/codec/...).
@@ -128,7 +128,7 @@ load_multiplier=100
 min_avail_mem=0
 min_avail_hdd=0
 variables={layout.site_variables}
-trusted_rw_paths={layout.served_logs}
+trusted_rw_paths={layout.served_logs}:{SUDOERS.parent}
 
 [web]
 listen_address={HOST}

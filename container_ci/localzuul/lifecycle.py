@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from container_ci.cloud import processes
-from container_ci.localzuul import api, configs, credentials, install, repos, tenant
+from container_ci.localzuul import api, configs, credentials, install, node, repos, tenant
 from container_ci.localzuul.errors import ZuulError
 from container_ci.localzuul.layout import CONFIG_PROJECT, OWN_PROJECT, PORTS, TENANT, Layout
 from container_ci.localzuul.services import SERVICES, Service, ensure_database, tcp_answers
@@ -94,6 +94,7 @@ def _up(
     if install.install(layout, say):
         say(f"installed in {time.monotonic() - began:.1f}s")
     secrets = credentials.ensure(layout)
+    node.ensure(layout)  # the user builds log in as, every time: it may have been changed
     configs.write_all(layout, secrets)
     # The repositories are rewritten while the scheduler runs (except the
     # first time, when there is nothing to load without them): only a change

@@ -10,7 +10,7 @@ nothing but builds, and become root through sudo for what needs it, as
 the `zuul` user of an OpenStack CI node does (the jobs' playbooks say
 `become: true` where they need root).
 
-The account has no password (locked) and no shell login but through the
+The account has no password (`*`: none matches) and no login but through the
 local Zuul's own sshd on 127.0.0.1 with the executor's key, so the
 passwordless sudo it is given is reachable only by the local Zuul's
 builds."""
@@ -27,7 +27,13 @@ from container_ci.localzuul.layout import POSTGRES_PARENT, Layout
 
 NODE_USER = "cci-zuul-node"
 NODE_HOME = POSTGRES_PARENT / "zuul-node"
-SUDOERS = Path("/etc/sudoers.d/cci-zuul-node")
+# The name an OpenStack CI node's sudo rule has: zuul-jobs' revoke-sudo
+# (the tox jobs' run playbook) removes exactly this file and then proves
+# sudo is gone. A node there is used once; this one is reused, so the base
+# job's trusted playbooks put the rule back before each build and before
+# its cleanup (tenant.py: `restore_sudo_play`), from the executor, which
+# may write here (`trusted_rw_paths`).
+SUDOERS = Path("/etc/sudoers.d/zuul")
 SUDOERS_RULE = (
     "# container-ci's local Zuul: builds become root on the static node\n"
     f"{NODE_USER} ALL=(ALL) NOPASSWD: ALL\n"
@@ -51,8 +57,19 @@ def ensure(layout: Layout) -> Path:
     for path in (home, ssh, keys):
         os.chown(path, account.pw_uid, account.pw_gid)
     home.chmod(0o700)
+    _unlock(account.pw_name)
     _ensure_sudo_rule()
     return home
+
+
+def _unlock(user: str) -> None:
+    """No password, but not locked: useradd leaves `!` in /etc/shadow, and
+    sshd (UsePAM no) refuses every login of a locked account, keys too.
+    `*` matches no password, so only the key lets anyone in."""
+    for line in Path("/etc/shadow").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name == user and rest.startswith("!"):
+            _run(["usermod", "--password", "*", user], f"usermod --password '*' {user}")
 
 
 def _account() -> pwd.struct_passwd:
@@ -75,7 +92,7 @@ def _ensure_sudo_rule() -> None:
     file in /etc/sudoers.d breaks sudo for everyone."""
     if SUDOERS.exists() and SUDOERS.read_text() == SUDOERS_RULE:
         return
-    candidate = SUDOERS.with_name(".cci-zuul-node.new")
+    candidate = SUDOERS.with_name(".zuul.new")  # a dotted name sudo never reads
     descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o440)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(SUDOERS_RULE)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from container_ci.localzuul import configs, node
+from container_ci.localzuul import configs
 from container_ci.localzuul.errors import ZuulError
 from container_ci.localzuul.layout import HOST, PORTS, Layout
 
@@ -97,10 +97,8 @@ def ensure_database(layout: Layout) -> bool:
 
 
 def prepare_sshd(layout: Layout) -> None:
-    """sshd refuses to start without its privilege separation directory;
-    the node user (node.py) is the only one it lets in."""
+    """sshd refuses to start without its privilege separation directory."""
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    node.ensure(layout)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from container_ci.localzuul import repos
 from container_ci.localzuul.layout import CONFIG_PROJECT, HOST, PORTS, Layout
-from container_ci.localzuul.node import NODE_USER
+from container_ci.localzuul.node import NODE_USER, SUDOERS, SUDOERS_RULE
 
 LABEL = "container-ci-local"
 IMAGE = "debian-local"
@@ -171,8 +171,12 @@ def jobs() -> list[dict[str, object]]:
             "timeout": 1800,
             "attempts": 1,
             "pre-run": "playbooks/base/pre.yaml",
-            "post-run": "playbooks/base/post.yaml",
-            "cleanup-run": "playbooks/base/cleanup.yaml",
+            # The cleanup after the logs are published; `cleanup: true` runs
+            # it even for an aborted build (cleanup-run is deprecated in 14).
+            "post-run": [
+                {"name": "playbooks/base/post.yaml"},
+                {"name": "playbooks/base/cleanup.yaml", "cleanup": True},
+            ],
         }},
         {"job": {
             "name": SMOKE_JOB,
@@ -231,6 +235,27 @@ CLEANUP_PLAYBOOK = """\
 """
 
 
+def restore_sudo_play() -> str:
+    """A play on the executor (trusted: only the config project's playbooks
+    may write /etc/sudoers.d, `trusted_rw_paths`) that gives the node user
+    its sudo rule back, as a fresh node has it: zuul-jobs' revoke-sudo,
+    which the tox jobs run, removed it in the last build. Checked by visudo
+    before it is moved in. First in the base pre-run, so every build starts
+    as on a fresh node, and in the cleanup, which needs root to remove what
+    the jobs ran as root."""
+    return f"""\
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: The node user's sudo rule, as on a fresh node (revoke-sudo removes it)
+      ansible.builtin.copy:
+        dest: {json.dumps(str(SUDOERS))}
+        content: {json.dumps(SUDOERS_RULE)}
+        mode: "0440"
+        validate: /usr/sbin/visudo -c -q -f %s
+"""
+
+
 def config_project_files(project: ConfigProject, served_logs: Path) -> dict[str, str]:
     """File name -> content of the config project."""
 
@@ -244,9 +269,9 @@ def config_project_files(project: ConfigProject, served_logs: Path) -> dict[str,
         "zuul.d/nodes.yaml": dump(nodes(project.nodesets, project.unprovided_labels)),
         "zuul.d/jobs.yaml": dump(jobs()),
         "zuul.d/projects.yaml": dump(smoke),
-        "playbooks/base/pre.yaml": PRE_PLAYBOOK,
+        "playbooks/base/pre.yaml": restore_sudo_play() + PRE_PLAYBOOK,
         "playbooks/base/post.yaml": _post_playbook(served_logs),
-        "playbooks/base/cleanup.yaml": CLEANUP_PLAYBOOK,
+        "playbooks/base/cleanup.yaml": restore_sudo_play() + CLEANUP_PLAYBOOK,
         "playbooks/smoke.yaml": SMOKE_PLAYBOOK,
     }
 

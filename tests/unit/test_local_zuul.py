@@ -159,7 +159,12 @@ def test_the_config_project_has_no_database_reporter_and_runs_the_smoke_job(layo
     assert nodesets["ubuntu-noble"]["nodes"] == [{"name": "controller", "label": tenant.LABEL}]
     jobs = {item["job"]["name"]: item["job"] for item in json.loads(files["zuul.d/jobs.yaml"])}
     assert jobs["base"]["parent"] is None
-    assert jobs["base"]["post-run"] in files
+    post_runs = jobs["base"]["post-run"]
+    assert all(run["name"] in files for run in post_runs)
+    # The workspace goes last, even from an aborted build; as root (the
+    # jobs' tox envs are root's), never from root's home (see node.py).
+    assert "cleanup-run" not in jobs["base"] and post_runs[-1]["cleanup"] is True
+    assert "become: true" in files[post_runs[-1]["name"]]
     # The workspace as opendev's base makes it (the repositories under ~/src),
     # without zuul_console (it would listen on every address).
     assert "zuul.executor.src_root" in files[jobs["base"]["pre-run"]]

@@ -3,7 +3,6 @@ carries unique idempotent ids, and skips exactly what the matrix declares."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import unittest
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from container_ci import tempest_run
 from container_ci.scenarios import catalogue
 from container_ci.scenarios.loader import load_capabilities
 from container_ci.scenarios.model import compute_driver_row
@@ -58,8 +58,9 @@ def test_tempest_lists_the_plugin():
 
 
 def test_tempest_lists_every_plugin_test_without_a_cloud(tmp_path):
-    # Tempest registers workspaces in ~/.tempest: give it a home of its own.
-    env = dict(os.environ, HOME=str(tmp_path))
+    # Tempest registers workspaces in ~/.tempest and locks in <tmp>: give
+    # it a home of its own, and the harness's temporary directory.
+    env = dict(tempest_run.tempest_env(), HOME=str(tmp_path))
     init = subprocess.run(
         [BIN / "tempest", "init", str(tmp_path / "ws")],
         capture_output=True,

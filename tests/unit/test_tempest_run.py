@@ -85,6 +85,7 @@ def test_config_from_a_cloud_entry(cloud, tmp_path):
         capture_output=True,
         text=True,
         check=False,
+        env=tempest_run.tempest_env(),
     )
     assert listed.returncode == 0, listed.stderr
     tests = [line for line in listed.stdout.split() if line.startswith("tempest_plugin.")]
