@@ -56,7 +56,12 @@ def ensure(layout: Layout) -> Path:
             handle.write(public_key)
     for path in (home, ssh, keys):
         os.chown(path, account.pw_uid, account.pw_gid)
-    home.chmod(0o700)
+    # Others may pass through, not list: the jobs' data dir (the local
+    # cloud) is in here, and oslo.privsep's daemons run as root with
+    # CAP_SYS_ADMIN only, so without the x bit root itself could not reach
+    # its venv (measured: neutron's DHCP agent failed to import
+    # neutron.privileged.agent, and no server got a DHCP port).
+    home.chmod(0o711)
     _unlock(account.pw_name)
     _ensure_sudo_rule()
     return home
