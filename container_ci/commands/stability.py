@@ -12,6 +12,7 @@ from container_ci.stability.ingest.model import DEFAULT_SUBUNIT_PATH
 
 if TYPE_CHECKING:
     from container_ci.stability.policy import Decision, Policy
+    from container_ci.stability.store import Store
 
 STABILITY_EXIT_CODES = """exit codes:
   0    done (decide: nothing to do)
@@ -46,8 +47,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     report = actions.add_parser(
         "report",
         help="HTML, Markdown and JSON stability reports",
-        description="Per job: pass rate and its interval, weekly trend, recent builds x "
-        "tests, failing tests, failure signatures. Without --job, first the compute drivers "
+        description="Per job: pass rate and its interval, trend (a point per day while the "
+        "job's builds span under 28 days, per ISO week after), recent builds x tests, top "
+        "flaky tests by builds affected, failing tests, failure signatures (new ones: first "
+        "seen in the store within 21 days of its newest build). Without --job, first the "
+        "compute drivers "
         "side by side: the tests run on two of the capability matrix's compute drivers or "
         "more, each driver's latest outcome, and the tests whose outcomes differ (a job's "
         "driver is the one its name says: tempest-upstream-docker, nova-lxc-tempest-local); "
@@ -117,8 +121,10 @@ def _add_decide(actions: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     decide = actions.add_parser(
         "decide",
         help="PROMOTE / HOLD / DEMOTE per job, with the evidence",
-        description="Apply the promotion policy to each job's history. Exit 0: nothing "
-        "to do; 10: a decision is due (a PROMOTE or a DEMOTE).",
+        description="Apply the promotion policy to each job's history. A job with no build "
+        "for the policy's stale_after_days (before the store's newest build) is held as "
+        "STALE; a classified signature past its expiry counts as unclassified again. Exit 0: "
+        "nothing to do; 10: a decision is due (a PROMOTE or a DEMOTE).",
     )
     decide.add_argument("--job", help="only this job")
     decide.add_argument(
@@ -128,8 +134,9 @@ def _add_decide(actions: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     decide.add_argument(
         "--apply",
         action="store_true",
-        help="write each due decision as a change: `zuul move` of the job in zuul.d and its "
-        "new stage in the policy's jobs: (for review; gate changes are left to a person)",
+        help="write each due decision as a change: `zuul move` of the job in zuul.d, its "
+        "new stage in the policy's jobs:, and the evidence in reports/<job>.md beside zuul.d "
+        "(for review; gate changes are left to a person, with the evidence written)",
     )
     decide.add_argument("--zuul-dir", type=Path, metavar="DIR", help="default: zuul.d")
     opts.add_repository_option(decide, "jobs/promotion.yaml and zuul.d/ are used")
@@ -194,19 +201,25 @@ def run_decide(args: argparse.Namespace) -> int:
 
     policy_path: Path = args.policy or opts.repository(args).promotion_policy
     policy = load_policy(policy_path)
+    for digest, entry in sorted(policy.expired().items()):
+        print(
+            f"container-ci: {policy_path}:{entry.line}: classified_signatures.{digest}: "
+            f"expired on {entry.expires} ({entry.describe()}); counted as unclassified again",
+            file=sys.stderr,
+        )
     with Store(args.db) as store:
         decisions = decide_jobs(store, policy, args.job)
-    if args.json:
-        import json
-        from dataclasses import asdict
+        if args.json:
+            import json
+            from dataclasses import asdict
 
-        print(json.dumps([asdict(d) for d in decisions], indent=2, default=str))
-    else:
-        for decision in decisions:
-            _print_decision(decision)
-    due = [d for d in decisions if d.is_due]
-    if args.apply:
-        _apply(due, args.zuul_dir or opts.repository(args).zuul_dir, policy_path)
+            print(json.dumps([asdict(d) for d in decisions], indent=2, default=str))
+        else:
+            for decision in decisions:
+                _print_decision(decision)
+        due = [d for d in decisions if d.is_due]
+        if args.apply:
+            _apply(due, args.zuul_dir or opts.repository(args).zuul_dir, policy, store)
     return DECISION_DUE if due else 0
 
 
@@ -228,24 +241,33 @@ def _print_decision(decision: Decision) -> None:
     for flaky in e.flaky_tests[:5]:
         print(f"  flaky: {flaky.test} ({flaky.flips} flip(s))")
     for signature in e.unclassified_signatures[:5]:
-        print(f"  signature {signature.digest} x{signature.count}: {signature.text[:100]}")
+        print(
+            f"  signature {signature.digest} x{signature.count} "
+            f"({'NEW' if signature.new else 'known'}, first seen {signature.first_seen}): "
+            f"{signature.text[:100]}"
+        )
 
 
-def _apply(due: list[Decision], zuul_dir: Path, policy_path: Path) -> None:
-    """Each due decision as a `zuul move` and the policy's new stage; one a
-    move cannot express (a gate change) is said and left to a person."""
+def _apply(due: list[Decision], zuul_dir: Path, policy: Policy, store: Store) -> None:
+    """Each due decision as a `zuul move`, the policy's new stage and its
+    evidence in reports/<job>.md of the same repository (the directory
+    holding zuul.d); one a move cannot express (a gate change) is said and
+    left to a person, its evidence written for that change."""
     from container_ci.errors import BadInput
+    from container_ci.stability.evidence import write_evidence
     from container_ci.zuul.promotion import apply_decision
 
+    root = zuul_dir.resolve().parent
     for decision in due:
+        evidence = write_evidence(root, store, policy, decision)
         try:
-            moved = apply_decision(zuul_dir, policy_path, decision)
+            moved = apply_decision(zuul_dir, policy.path, decision)
         except BadInput as exc:
-            print(f"not applied: {exc}", file=sys.stderr)
+            print(f"not applied: {exc}; evidence in {evidence}", file=sys.stderr)
             continue
         print(
             f"applied: {decision.job} {decision.stage} -> {decision.target_stage} "
-            f"({moved.path}: {moved.from_pipeline} -> {moved.to_pipeline})"
+            f"({moved.path}: {moved.from_pipeline} -> {moved.to_pipeline}; evidence {evidence})"
         )
 
 

@@ -112,7 +112,9 @@ def _add_check(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "nodeset and semaphore named is defined here or declared upstream; playbooks exist; "
         "for jobs running this project's Tempest plugin, test regexes and exclude-list "
         "entries match tests listed through stestr and the exclude list is the matrix's; no "
-        "gate job is non-voting; each experimental job has a promotion policy entry.",
+        "gate job is non-voting; each experimental job has a promotion policy entry; with "
+        "the policy, each of its jobs beyond experimental has reports/<job>.md, and no "
+        "classified signature nor capability gap is past its expiry (a gap needs a reason).",
     )
     check.add_argument(
         "paths",
@@ -230,6 +232,7 @@ def run_local_enqueue(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from container_ci.repository import Repository
+    from container_ci.scenarios import catalogue
     from container_ci.stability.policy import load_policy
     from container_ci.zuul.check import CheckOptions, UpstreamNames, check, configuration_root
 
@@ -242,10 +245,14 @@ def run_check(args: argparse.Namespace) -> int:
             target.resolve() == own.zuul_dir.resolve() for target in targets
         ):
             policy = own.promotion_policy
+    loaded = load_policy(policy) if policy else None
     options = CheckOptions(
         upstream=UpstreamNames.load(args.upstream) if args.upstream else UpstreamNames.shipped(),
         root=root,
-        policy_jobs=load_policy(policy).jobs if policy else None,
+        policy_jobs=loaded.jobs if loaded else None,
+        policy=loaded,
+        # With the policy, this project's own configuration: its gaps too.
+        capabilities=catalogue.default_matrix() if loaded else None,
     )
     result = check(targets, options)
     for note in result.notes:

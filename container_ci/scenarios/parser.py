@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -68,9 +69,19 @@ def _schema_check(path: Path, document: Any, schema_name: str) -> None:
     """The document against its JSON schema; the first error, as `file:line:
     field: message`."""
     validator = jsonschema.Draft202012Validator(json.loads(_schema_text(schema_name)))
-    error = best_match(validator.iter_errors(to_plain(document)))
+    error = best_match(validator.iter_errors(_dates_as_text(to_plain(document))))
     if error is not None:
         raise _schema_error(path, document, error)
+
+
+def _dates_as_text(node: Any) -> Any:
+    """YAML loads `expires: 2027-03-01` as a date; JSON Schema knows only
+    text, so dates are checked as ISO text."""
+    if isinstance(node, dict):
+        return {key: _dates_as_text(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_dates_as_text(item) for item in node]
+    return node.isoformat() if isinstance(node, date) else node
 
 
 def _schema_error(path: Path, document: Any, error: ValidationError) -> BadInput:

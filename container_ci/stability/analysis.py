@@ -1,5 +1,6 @@
 """What the store says about a job: pass rate with its 95% Wilson interval,
-weekly trend, per-test failure rates and flips, failure signature clusters.
+trend (daily while the job is young, weekly after), per-test failure rates
+and flips, failure signature clusters (new ones marked).
 
 Infrastructure results (Zuul's NODE_FAILURE, RETRY_LIMIT, ... by default) are
 counted apart and left out of the pass rate: they are not the driver's fault.
@@ -12,9 +13,10 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from container_ci.stability.tables import Build, FailureSignature, Job, Test, TestResult
@@ -22,6 +24,13 @@ from container_ci.stability.tables import Build, FailureSignature, Job, Test, Te
 DEFAULT_INFRASTRUCTURE = ("NODE_FAILURE", "RETRY_LIMIT", "POST_FAILURE", "TIMED_OUT")
 PASSING = ("SUCCESS",)
 NOT_RUN = ("ABORTED", "SKIPPED", "CANCELED", "DEQUEUED")
+# A signature first seen in the store (any job) this many days before the
+# store's newest build is new: a failure nobody has had time to look at.
+NEW_DAYS = 21
+# A job whose analysed builds span less than this is young: its trend has a
+# point per day (a week's point would be most of its history), else per ISO week.
+YOUNG_DAYS = 28
+Granularity = Literal["day", "week"]
 
 
 def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -73,6 +82,8 @@ class SignatureCluster:
     last_seen: datetime | None
     tests: list[str] = field(default_factory=list)
     example_builds: list[str] = field(default_factory=list)
+    first_in_store: datetime | None = None  # its first occurrence in any job
+    new: bool = False  # first_in_store within NEW_DAYS of the store's newest build
 
 
 @dataclass
@@ -84,10 +95,33 @@ class JobAnalysis:
     weekly: list[tuple[str, PassRate]]
     tests: list[TestStats]
     signatures: list[SignatureCluster]
+    daily: list[tuple[str, PassRate]] = field(default_factory=list)
+    as_of: datetime | None = None  # the store's newest build: "now" for newness and staleness
 
     @property
     def flaky_tests(self) -> list[TestStats]:
         return [test for test in self.tests if test.flips > 0]
+
+    @property
+    def top_flaky(self) -> list[TestStats]:
+        """Flaky tests (passed and failed on one change and patchset) by the
+        builds they affected: the counted builds in which each failed (a test
+        has one result per build), then by flips."""
+        return sorted(self.flaky_tests, key=lambda t: (-t.failures, -t.flips, t.test_id))
+
+    @property
+    def granularity(self) -> Granularity:
+        """`day` while the analysed builds span less than YOUNG_DAYS, else `week`."""
+        if self.since is None or self.until is None:
+            return "week"
+        young = as_utc(self.until) - as_utc(self.since) < timedelta(days=YOUNG_DAYS)
+        return "day" if young else "week"
+
+    @property
+    def trend(self) -> list[tuple[str, PassRate]]:
+        """The pass rate per day (YYYY-MM-DD) or per ISO week (YYYY-Www), by
+        `granularity`: only periods with builds."""
+        return self.daily if self.granularity == "day" else self.weekly
 
 
 def _classify(results: Iterable[str | None], infrastructure: Iterable[str]) -> PassRate:
@@ -105,15 +139,39 @@ def _classify(results: Iterable[str | None], infrastructure: Iterable[str]) -> P
     return PassRate(passed + failed, passed, failed, infra_count, not_run)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives back naive times (UTC, as stored), PostgreSQL aware ones."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _week(moment: datetime | None) -> str:
     if moment is None:
         return "unknown"
-    year, week, _day = moment.isocalendar()
+    year, week, _day = as_utc(moment).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def _day(moment: datetime | None) -> str:
+    return "unknown" if moment is None else as_utc(moment).date().isoformat()
+
+
+def trend_title(analysis: JobAnalysis) -> str:
+    """Which points a trend has, and why: daily while the job is young."""
+    if analysis.granularity == "day":
+        return f"pass rate by day (young: its builds span under {YOUNG_DAYS} days)"
+    return "pass rate by ISO week"
 
 
 def jobs(session: Session) -> list[str]:
     return list(session.scalars(select(Job.name).order_by(Job.name)))
+
+
+def store_clock(session: Session) -> datetime | None:
+    """The store's newest build (any job): "now" as far as the evidence goes.
+    Newness and staleness are judged against it, not the wall clock, so a
+    copy of the store gives the same report and decision on any day, and a
+    stalled ingest does not make every job stale at once."""
+    return session.scalar(select(func.max(Build.start_time)))
 
 
 def analyse_job(
@@ -122,7 +180,11 @@ def analyse_job(
     window: timedelta | None = None,
     now: datetime | None = None,
     infrastructure: Iterable[str] = DEFAULT_INFRASTRUCTURE,
+    as_of: datetime | None = None,
 ) -> JobAnalysis:
+    """`window`: the builds started that long before `now` (default: the
+    job's newest build). `as_of`: the moment signatures are new against
+    (default: the store's newest build, `store_clock`)."""
     infrastructure = tuple(infrastructure)
     query = (
         select(Build.id, Build.uuid, Build.result, Build.start_time, Build.change, Build.patchset)
@@ -141,11 +203,14 @@ def analyse_job(
     times = [b.start_time for b in builds if b.start_time is not None]
     rate = _classify((b.result for b in builds), infrastructure)
     by_week: dict[str, list[str | None]] = defaultdict(list)
+    by_day: dict[str, list[str | None]] = defaultdict(list)
     for build in builds:
         by_week[_week(build.start_time)].append(build.result)
+        by_day[_day(build.start_time)].append(build.result)
     weekly = [
         (week, _classify(results, infrastructure)) for week, results in sorted(by_week.items())
     ]
+    daily = [(day, _classify(results, infrastructure)) for day, results in sorted(by_day.items())]
 
     counted = (
         select(Build.id)
@@ -156,6 +221,8 @@ def analyse_job(
         counted = counted.where(Build.start_time >= since)
     tests = _test_stats(session, counted)
     clusters = _signature_clusters(session, counted)
+    as_of = as_of or store_clock(session)
+    _mark_new(session, clusters, as_of)
     return JobAnalysis(
         job=job,
         since=min(times) if times else since,
@@ -164,7 +231,36 @@ def analyse_job(
         weekly=weekly,
         tests=tests,
         signatures=clusters,
+        daily=daily,
+        as_of=as_of,
     )
+
+
+def _mark_new(session: Session, clusters: list[SignatureCluster], as_of: datetime | None) -> None:
+    """Each cluster's first occurrence in the whole store, in one aggregate
+    query over the clusters' signatures (ix_test_results_signature_id), and
+    whether that is within NEW_DAYS of `as_of`."""
+    if not clusters:
+        return
+    first = dict(
+        session.execute(
+            select(FailureSignature.digest, func.min(Build.start_time))
+            .join(TestResult, TestResult.signature_id == FailureSignature.id)
+            .join(Build, TestResult.build_id == Build.id)
+            .where(FailureSignature.digest.in_([c.digest for c in clusters]))
+            .group_by(FailureSignature.digest)
+        )
+        .tuples()
+        .all()
+    )
+    for cluster in clusters:
+        seen = first.get(cluster.digest)
+        cluster.first_in_store = seen
+        cluster.new = (
+            seen is not None
+            and as_of is not None
+            and as_utc(seen) >= as_utc(as_of) - timedelta(days=NEW_DAYS)
+        )
 
 
 RAN = ("success", "fail", "uxsuccess")  # results that say something about the driver
@@ -190,14 +286,28 @@ def _test_stats(session: Session, counted: Select[tuple[int]]) -> list[TestStats
     ).all()
     failing = [test for test, _runs, failures in totals if failures]
     flips: dict[int, int] = {}
-    for start in range(0, len(failing), 1000):  # only a test that failed can flip
+    # Only a test that failed can flip, and only on a (change, patchset) that
+    # ran more than once: reading just those builds' results keeps this off
+    # the full history (on PostgreSQL it read every failing test's results
+    # in every build: 7 of the report's 20 s at 5,000 builds).
+    rechecked = (
+        select(Build.change, Build.patchset)
+        .where(Build.id.in_(counted.scalar_subquery()), Build.change.is_not(None))
+        .group_by(Build.change, Build.patchset)
+        .having(func.count() > 1)
+    )
+    rerun = select(Build.id).where(
+        Build.id.in_(counted.scalar_subquery()),
+        tuple_(Build.change, Build.patchset).in_(rechecked),
+    )
+    for start in range(0, len(failing), 1000):
         passed_and_failed = (
             select(TestResult.test_id)
             .join(Build, TestResult.build_id == Build.id)
             .where(
                 *_ran(counted),
+                TestResult.build_id.in_(rerun.scalar_subquery()),
                 TestResult.test_id.in_(failing[start : start + 1000]),
-                Build.change.is_not(None),
             )
             .group_by(TestResult.test_id, Build.change, Build.patchset)
             .having(func.count(func.distinct(TestResult.status)) > 1)

@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from container_ci.stability.analysis import JobAnalysis
+from container_ci.stability.analysis import NEW_DAYS, JobAnalysis, trend_title
 from container_ci.stability.drivers import DriverComparison, rows_for_html
 from container_ci.stability.operations import OperationMatrix
 from container_ci.stability.policy import Decision
@@ -18,25 +18,35 @@ CHART_WIDTH, CHART_HEIGHT, MARGIN = 600, 160, 12
 
 
 def trend_chart(analysis: JobAnalysis) -> dict[str, Any]:
-    """Polyline of weekly pass rates and a polygon for their 95% interval band."""
-    weeks = [(week, rate) for week, rate in analysis.weekly if rate.runs]
-    chart: dict[str, Any] = {"width": CHART_WIDTH, "height": CHART_HEIGHT, "points": []}
-    if not weeks:
+    """Polyline of the daily or weekly pass rates (analysis.granularity) and
+    a polygon for their 95% interval band; SVG text names the first and last
+    period and the scale, so the chart reads without hovering (no script)."""
+    periods = [(period, rate) for period, rate in analysis.trend if rate.runs]
+    chart: dict[str, Any] = {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "points": [],
+        "granularity": analysis.granularity,
+        "first": periods[0][0] if periods else "",
+        "last": periods[-1][0] if len(periods) > 1 else "",
+    }
+    if not periods:
         chart.update(line="", band="")
         return chart
-    step = (CHART_WIDTH - 2 * MARGIN) / max(1, len(weeks) - 1)
+    step = (CHART_WIDTH - 2 * MARGIN) / max(1, len(periods) - 1)
 
     def y(value: float) -> float:
         return round(CHART_HEIGHT - MARGIN - value * (CHART_HEIGHT - 2 * MARGIN), 1)
 
-    xs = [round(MARGIN + i * step, 1) for i in range(len(weeks))]
-    highs = [f"{x},{y(rate.interval[1])}" for x, (_w, rate) in zip(xs, weeks, strict=True)]
-    lows = [f"{x},{y(rate.interval[0])}" for x, (_w, rate) in zip(xs, weeks, strict=True)]
+    xs = [round(MARGIN + i * step, 1) for i in range(len(periods))]
+    rates = [rate for _period, rate in periods]
+    highs = [f"{x},{y(rate.interval[1])}" for x, rate in zip(xs, rates, strict=True)]
+    lows = [f"{x},{y(rate.interval[0])}" for x, rate in zip(xs, rates, strict=True)]
     chart["band"] = " ".join(highs + lows[::-1])
-    chart["line"] = " ".join(f"{x},{y(rate.rate)}" for x, (_w, rate) in zip(xs, weeks, strict=True))
+    chart["line"] = " ".join(f"{x},{y(rate.rate)}" for x, rate in zip(xs, rates, strict=True))
     chart["points"] = [
-        {"x": x, "y": y(rate.rate), "label": f"{week}: {rate.rate:.1%} of {rate.runs} runs"}
-        for x, (week, rate) in zip(xs, weeks, strict=True)
+        {"x": x, "y": y(rate.rate), "label": f"{period}: {rate.rate:.1%} of {rate.runs} runs"}
+        for x, (period, rate) in zip(xs, periods, strict=True)
     ]
     return chart
 
@@ -71,6 +81,11 @@ def render_html(
                 "signatures": analysis.signatures[:20],
                 "grid": grid,
                 "chart": trend_chart(analysis),
+                "trend_title": trend_title(analysis),
+                "top_flaky": analysis.top_flaky[:10],
+                "new_days": NEW_DAYS,
+                "as_of": analysis.as_of,
+                "stale": decision.evidence.stale if decision else False,
             }
         )
     template = environment.get_template("report.html.j2")

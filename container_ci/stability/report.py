@@ -1,7 +1,8 @@
 """Stability reports in HTML (html_report.py), Markdown (pasted into the
-review that moves a job) and JSON (for scripts). Per job: pass rate and its
-interval, weekly trend, a grid of recent builds x tests, failing tests and
-failure signatures."""
+review that moves a job, and its evidence under reports/: evidence.py) and
+JSON (for scripts). Per job: pass rate and its interval, trend (daily while
+the job is young, weekly after), a grid of recent builds x tests, top flaky
+tests, failing tests and failure signatures, new ones marked."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from sqlalchemy.orm import Session
 from container_ci.errors import BadInput
 from container_ci.scenarios.model import CapabilityMatrix
 from container_ci.stability import drivers
-from container_ci.stability.analysis import JobAnalysis, analyse_job, jobs
+from container_ci.stability.analysis import (
+    NEW_DAYS,
+    JobAnalysis,
+    analyse_job,
+    jobs,
+    store_clock,
+    trend_title,
+)
 from container_ci.stability.html_report import render_html
 from container_ci.stability.operations import OperationMatrix, operation_matrix
 from container_ci.stability.policy import Decision
@@ -24,6 +32,7 @@ from container_ci.stability.store import Store
 from container_ci.stability.tables import Build, Job, Test, TestResult
 
 GRID_BUILDS = 20
+TOP_FLAKY = 10
 CELL = {"success": "pass", "fail": "FAIL", "skip": "skip", "xfail": "xfail", "uxsuccess": "FAIL"}
 
 
@@ -68,10 +77,15 @@ def job_reports(store: Store, only: str | None = None) -> list[tuple[JobAnalysis
         if only and only not in known:
             raise BadInput(f"job {only!r} is not in the store {store.safe_url}")
         names = [only] if only else known
-        return [(analyse_job(session, name), build_grid(session, name)) for name in names]
+        as_of = store_clock(session)
+        return [
+            (analyse_job(session, name, as_of=as_of), build_grid(session, name)) for name in names
+        ]
 
 
-def _escape_md(text: str) -> str:
+def escape_md(text: str) -> str:
+    """Text from results in a Markdown table cell or list item: no markup,
+    no broken rows."""
     return (
         str(text)
         .replace("\\", "\\\\")
@@ -97,6 +111,7 @@ def to_json(
             "outlook": decision.outlook,
             "passes_to_promote": decision.passes_to_promote,
             "failures_to_demote": decision.failures_to_demote,
+            "stale": decision.evidence.stale,
         }
     return {
         "job": analysis.job,
@@ -120,12 +135,31 @@ def to_json(
             }
             for week, rate in analysis.weekly
         ],
+        "trend": {
+            "granularity": analysis.granularity,
+            "points": [
+                {
+                    analysis.granularity: period,
+                    "runs": rate.runs,
+                    "passed": rate.passed,
+                    "rate": rate.rate,
+                    "interval_95": list(rate.interval),
+                }
+                for period, rate in analysis.trend
+            ],
+        },
+        "as_of": analysis.as_of.isoformat() if analysis.as_of else None,
         "tests": [asdict(test) | {"failure_rate": test.failure_rate} for test in analysis.tests],
+        "top_flaky": [
+            {"test_id": t.test_id, "builds_affected": t.failures, "runs": t.runs, "flips": t.flips}
+            for t in analysis.top_flaky[:TOP_FLAKY]
+        ],
         "signatures": [
             asdict(s)
             | {
                 "first_seen": s.first_seen.isoformat() if s.first_seen else None,
                 "last_seen": s.last_seen.isoformat() if s.last_seen else None,
+                "first_in_store": s.first_in_store.isoformat() if s.first_in_store else None,
             }
             for s in analysis.signatures
         ],
@@ -138,10 +172,10 @@ def to_markdown(
 ) -> str:
     rate = analysis.pass_rate
     low, high = rate.interval
-    lines = [f"## Job `{_escape_md(analysis.job)}`", ""]
+    lines = [f"## Job `{escape_md(analysis.job)}`", ""]
     if decision is not None:
         first, *rest = decision.lines()
-        lines += [f"**Verdict: {first}**", ""] + [f"- {_escape_md(r)}" for r in rest] + [""]
+        lines += [f"**Verdict: {first}**", ""] + [f"- {escape_md(r)}" for r in rest] + [""]
     lines += [
         f"- window: {analysis.since or '-'} to {analysis.until or '-'}",
         f"- runs counted: {rate.runs} (passed {rate.passed}, failed {rate.failed}); "
@@ -150,24 +184,35 @@ def to_markdown(
         f"- flaky tests (passed and failed on the same change and patchset): "
         f"{len(analysis.flaky_tests)}",
         "",
-        "### Weekly trend",
+        f"### Trend: {trend_title(analysis)}",
         "",
-        "| week | runs | pass rate | 95% interval |",
+        f"| {analysis.granularity} | runs | pass rate | 95% interval |",
         "| --- | ---: | ---: | --- |",
     ]
-    for week, weekly in analysis.weekly:
-        w_low, w_high = weekly.interval
-        lines.append(f"| {week} | {weekly.runs} | {weekly.rate:.1%} | {w_low:.1%} - {w_high:.1%} |")
+    for period, point in analysis.trend:
+        p_low, p_high = point.interval
+        lines.append(f"| {period} | {point.runs} | {point.rate:.1%} | {p_low:.1%} - {p_high:.1%} |")
     builds = grid["builds"]
     lines += ["", f"### Last {len(builds)} build(s) x tests", ""]
     header = "| test | " + " | ".join(str(i + 1) for i in range(len(builds))) + " |"
     lines += [header, "| --- |" + " :---: |" * len(builds)]
     for test, cells in grid["tests"].items():
-        lines.append(f"| {_escape_md(test)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {escape_md(test)} | " + " | ".join(cells) + " |")
     lines += [""] + [
-        f"{i + 1}. `{_escape_md(b['uuid'])}` {b['result']} {b['start_time'] or ''}"
+        f"{i + 1}. `{escape_md(b['uuid'])}` {b['result']} {b['start_time'] or ''}"
         for i, b in enumerate(builds)
     ]
+    if analysis.flaky_tests:
+        lines += [
+            "",
+            "### Top flaky tests, by builds affected",
+            "",
+            "| test | builds affected | runs | flips |",
+            "| --- | ---: | ---: | ---: |",
+        ] + [
+            f"| {escape_md(t.test_id)} | {t.failures} | {t.runs} | {t.flips} |"
+            for t in analysis.top_flaky[:TOP_FLAKY]
+        ]
     failing = [t for t in analysis.tests if t.failures]
     if failing:
         lines += [
@@ -179,7 +224,7 @@ def to_markdown(
         ]
         for test in failing[:30]:
             lines.append(
-                f"| {_escape_md(test.test_id)} | {test.runs} | {test.failures} | "
+                f"| {escape_md(test.test_id)} | {test.runs} | {test.failures} | "
                 f"{test.failure_rate:.1%} | {test.flips} |"
             )
     if analysis.signatures:
@@ -187,15 +232,23 @@ def to_markdown(
             "",
             "### Failure signatures",
             "",
-            "| signature | count | first seen | last seen | tests | text |",
-            "| --- | ---: | --- | --- | --- | --- |",
+            f"New: first seen in the store within {NEW_DAYS} days of its newest build "
+            f"({analysis.as_of or '-'}).",
+            "",
+            "| signature | new? | count | first seen | last seen | tests | text |",
+            "| --- | --- | ---: | --- | --- | --- | --- |",
         ]
         for s in analysis.signatures[:20]:
             lines.append(
-                f"| `{s.digest[:12]}` | {s.count} | {s.first_seen or '-'} | {s.last_seen or '-'} | "
-                f"{_escape_md(', '.join(s.tests[:3]))} | {_escape_md(s.normalized[:160])} |"
+                f"| `{s.digest[:12]}` | {novelty(s.new)} | {s.count} | "
+                f"{s.first_in_store or s.first_seen or '-'} | {s.last_seen or '-'} | "
+                f"{escape_md(', '.join(s.tests[:3]))} | {escape_md(s.normalized[:160])} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def novelty(new: bool) -> str:
+    return "**NEW**" if new else "known"
 
 
 def operations_by_driver(store: Store, matrix: CapabilityMatrix) -> OperationMatrix:
@@ -223,9 +276,9 @@ def write_reports(
     more) and operations.json (the driver x operation matrix, next)."""
     output.mkdir(parents=True, exist_ok=True)
     comparison = comparison or drivers.DriverComparison(drivers=[], jobs={})
-    side_by_side = drivers.to_markdown(comparison, _escape_md)
+    side_by_side = drivers.to_markdown(comparison, escape_md)
     operations = operations or OperationMatrix(drivers=[], operations=[])
-    by_operation = operations.to_markdown(_escape_md)
+    by_operation = operations.to_markdown(escape_md)
     decisions = decisions or {}
     markdown = "# container-ci stability report\n\n" + "\n".join(
         ([by_operation] if by_operation else [])

@@ -14,16 +14,21 @@ project's rules forbid, as `file:line: message`.
   of their exclude list matches a test, and the list is the one the
   capability matrix generates;
 - no job in a gate pipeline is non-voting, and every job in an experimental
-  pipeline has an entry in the promotion policy."""
+  pipeline has an entry in the promotion policy;
+- with the policy: every policy job placed beyond experimental has its
+  evidence in reports/<job>.md, and no classified signature of the policy
+  nor gap of the capability matrix is past its expiry or (a gap) without a
+  reason (promotion_check.py)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from container_ci.errors import BadInput
 from container_ci.yaml_source import load_yaml, to_plain
@@ -31,6 +36,9 @@ from container_ci.zuul import plugin_tests
 from container_ci.zuul import upstream as upstream_repositories
 from container_ci.zuul.config import Problem, Stanza, ZuulConfig, load_config
 from container_ci.zuul.schema import schema_problems
+
+if TYPE_CHECKING:
+    from container_ci.stability.policy import Policy
 
 PLUGIN_NAME = "container-ci"
 UPSTREAM_NAMES = "upstream-names.yaml"
@@ -131,6 +139,11 @@ class CheckOptions:
     # is checked as data, without its files.
     root: Path | None = None
     policy_jobs: dict[str, str] | None = None  # job -> stage; None: no policy check
+    # The policy itself (expired classified signatures); with `root`, its jobs
+    # beyond experimental need reports/<job>.md there.
+    policy: Policy | None = None
+    capabilities: Path | None = None  # the capability matrix whose gaps are checked
+    today: date = field(default_factory=date.today)  # expiry dates are judged against it
 
 
 @dataclass(frozen=True)
@@ -163,7 +176,22 @@ def check_config(config: ZuulConfig, options: CheckOptions) -> list[Problem]:
         problems += _playbooks(config, options.root)
     problems += _plugin_regexes(config, options.root)
     problems += _pipeline_rules(config, options.policy_jobs)
+    problems += _promotion_rules(config, options)
     return sorted(set(problems), key=lambda p: (str(p.path), p.line, p.message))
+
+
+def _promotion_rules(config: ZuulConfig, options: CheckOptions) -> list[Problem]:
+    from container_ci.zuul import promotion_check
+
+    problems: list[Problem] = []
+    policy_jobs = options.policy.jobs if options.policy else options.policy_jobs
+    if policy_jobs is not None and options.root is not None:
+        problems += promotion_check.missing_evidence(config, policy_jobs, options.root)
+    if options.policy is not None:
+        problems += promotion_check.expired_classifications(options.policy, options.today)
+    if options.capabilities is not None:
+        problems += promotion_check.capability_gaps(options.capabilities, options.today)
+    return problems
 
 
 # -- references -------------------------------------------------------------
@@ -287,7 +315,8 @@ def effective_vars(
     body = variants[0].body
     parent = body.get("parent")
     merged = effective_vars(config, str(parent), seen | {name}) if parent else {}
-    return _deep_merge(merged, body.get("vars") or {})
+    own = body.get("vars")  # not a mapping: Zuul's schema check says so
+    return _deep_merge(merged, own if isinstance(own, dict) else {})
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

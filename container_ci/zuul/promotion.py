@@ -20,6 +20,17 @@ STAGE_PLACES = {
 }
 
 
+def stage_of(pipeline: str, voting: bool) -> str | None:
+    """The promotion stage a job's entry in `pipeline` puts it in (gate
+    is its own stage; a pipeline no stage uses, e.g. periodic, None)."""
+    if pipeline in ("gate", "experimental"):
+        return pipeline
+    for stage, place in STAGE_PLACES.items():
+        if place == (pipeline, voting):
+            return stage
+    return None
+
+
 def apply_decision(zuul_dir: Path, policy_path: Path, decision: Decision) -> Moved:
     """Move the decision's job from its stage to the target stage; gate
     changes are left to a person (the job then runs in both check and gate,

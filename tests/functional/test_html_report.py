@@ -1,8 +1,11 @@
 """The HTML report renders in a real browser (Debian's chromium, headless),
-and text from results stays text: an injected test name does not run."""
+and text from results stays text: an injected test name does not run. What
+a reviewer reads shows: the verdict, its reasons and outlook, new and known
+failures, the daily trend of a young job and the weekly one of an older."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import timedelta
 
@@ -10,6 +13,7 @@ from container_ci.provision import packages
 from container_ci.stability.ingest.model import ParsedBuild, ParsedResult
 from container_ci.stability.ingest.writer import record_build
 from container_ci.stability.store import Store
+from tests.fakes.real_streams import REAL_FAILURES
 from tests.fakes.stability_data import T0
 from tests.helpers import REPO, run_cli
 
@@ -26,7 +30,19 @@ CHROMIUM = [
 def record_history(store: Store) -> None:
     """Twelve daily builds on libvirt LXC; every fourth fails the test whose
     name is a script. Three on Docker, where it skips with a script for a
-    reason: the drivers side by side show it, as text."""
+    reason: the drivers side by side show it, as text. One Docker build 40
+    days before, failing as stestr's recorded run failed: a known failure."""
+    recorded = REAL_FAILURES[0]  # upstream Tempest on this machine's Docker driver
+    record_build(
+        store,
+        ParsedBuild(
+            uuid="d-old",
+            job="container-ci-nova-docker",
+            source="container-ci",
+            start_time=T0 - timedelta(days=40),
+            results=[ParsedResult(recorded["test_id"], "fail", 3.0, recorded["failure_text"])],
+        ),
+    )
     for index in range(3):
         record_build(
             store,
@@ -94,7 +110,14 @@ def test_report_renders_and_escapes_injected_names(tmp_path):
     assert "&lt;script&gt;document.body.setAttribute" in dom  # shown as text
     assert "Compute drivers side by side" in dom
     assert "Verdict: HOLD (experimental)" in dom  # 12 runs < 20
-    assert "outlook: promotes after" in dom
+    assert "<li>because: 12 runs &lt; 20 needed</li>" in dom
+    assert re.search(r"<li>outlook: promotes after \d+ more consecutive pass\(es\)", dom)
+    lxc, docker = section(dom, "container-ci-lxc"), section(dom, "container-ci-nova-docker")
+    assert '<span class="new">NEW</span>' in lxc and 'class="known"' not in lxc
+    assert '<span class="known">known</span>' in docker and 'class="new"' not in docker
+    assert "Trend: pass rate by day (young: its builds span under 28 days)" in lxc
+    assert ">2026-11-01</text>" in lxc and ">2026-11-12</text>" in lxc  # the first and last day
+    assert "Trend: pass rate by ISO week" in docker
     assert "Operations by compute driver" in dom
     assert "skip (0/3 passed): not on docker &lt;script&gt;" in dom
 
@@ -113,3 +136,10 @@ def test_report_renders_and_escapes_injected_names(tmp_path):
     )
     data = screenshot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, "no real screenshot"
+
+
+def section(dom: str, job: str) -> str:
+    """The DOM of one job's section of the report."""
+    start = dom.index(f"<h2>Job <code>{job}</code>")
+    end = dom.find('<section class="job">', start)
+    return dom[start : end if end > 0 else len(dom)]
