@@ -8,15 +8,20 @@ import tempfile
 from pathlib import Path
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write `text` to a scratch file beside `path`, then rename it over it,
-    keeping the permissions `path` had."""
+def write_text_atomically(path: Path, text: str, mode: int | None = None) -> None:
+    """Write `text` to a scratch file beside `path`, then rename it over it.
+    The file keeps the permissions `path` had (a new one is 0600, as the
+    scratch file is made); with `mode`, it has exactly `mode` from before
+    its first byte is written: a file holding a secret (clouds.yaml) is
+    never readable by others, not even for a moment."""
     descriptor, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        if mode is not None:
+            os.fchmod(descriptor, mode)
+        elif path.exists():
+            os.fchmod(descriptor, path.stat().st_mode & 0o777)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
-        if path.exists():
-            os.chmod(scratch, path.stat().st_mode & 0o777)
         os.replace(scratch, path)
     finally:
         if os.path.exists(scratch):

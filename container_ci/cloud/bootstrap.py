@@ -34,6 +34,7 @@ from container_ci.cloud.install import SERVICE_PACKAGES
 from container_ci.cloud.layout import REGION, Layout
 from container_ci.cloud.services import queue_consumers
 from container_ci.errors import CloudError
+from container_ci.private import redact
 from container_ci.provision import rootfs
 
 # 1 vCPU, 1 GB disk: plenty for busybox. Two, as devstack makes: tests of
@@ -83,11 +84,23 @@ class CloudState:
 _MANAGE_LOG = threading.Lock()  # the schema chains run at once; one log
 
 
-def _manage(layout: Layout, *argv: str) -> None:
+@dataclass(frozen=True)
+class ManageStep:
+    """A manage command; what it needs that is secret goes in `env`, which
+    only its owner can read (/proc/<pid>/environ), never in `argv`, which
+    every local user can (/proc/<pid>/cmdline)."""
+
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def _manage(layout: Layout, step: ManageStep, secret: str) -> None:
     """One of the services' manage commands, its output appended to the
-    `manage` log in one piece (they run concurrently)."""
+    `manage` log in one piece (they run concurrently), `secret` replaced
+    wherever the output quotes it."""
     log = layout.logfile("manage")
     log.parent.mkdir(parents=True, exist_ok=True)
+    argv = step.argv
     command = [str(layout.bin(argv[0])), *argv[1:]]
     done = subprocess.run(
         command,
@@ -95,13 +108,15 @@ def _manage(layout: Layout, *argv: str) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         errors="replace",
+        env={**os.environ, **dict(step.env)},
         check=False,
         cwd=layout.root,
     )
+    output = redact(done.stdout, secret)
     with _MANAGE_LOG, open(log, "a") as handle:
-        handle.write(f"\n--- {' '.join(command)}\n{done.stdout}")
-    if done.returncode != 0 and not _already_done(argv, done.stdout):
-        tail = done.stdout.strip().splitlines()[-1:]
+        handle.write(f"\n--- {redact(' '.join(command), secret)}\n{output}")
+    if done.returncode != 0 and not _already_done(argv, output):
+        tail = output.strip().splitlines()[-1:]
         raise CloudError(
             f"{' '.join(argv[:3])} exited {done.returncode}: {' '.join(tail)[:300]} (log: {log})"
         )
@@ -126,7 +141,7 @@ def create_schemas(layout: Layout, state: CloudState, say: Callable[[str], None]
     say("creating the databases (keystone, placement, glance, neutron, nova)")
     chains = _schema_chains(layout, state)
     with ThreadPoolExecutor(max_workers=len(chains)) as pool:
-        running = [pool.submit(_run_chain, layout, chain) for chain in chains]
+        running = [pool.submit(_run_chain, layout, chain, state.password) for chain in chains]
         for future in running:
             future.result()  # the first failure, once every chain has ended
     state.schema_for = stamp
@@ -134,45 +149,50 @@ def create_schemas(layout: Layout, state: CloudState, say: Callable[[str], None]
     return True
 
 
-def _run_chain(layout: Layout, chain: list[tuple[str, ...]]) -> None:
-    for argv in chain:
-        _manage(layout, *argv)
+def _run_chain(layout: Layout, chain: list[ManageStep], secret: str) -> None:
+    for step in chain:
+        _manage(layout, step, secret)
 
 
-def _schema_chains(layout: Layout, state: CloudState) -> list[list[tuple[str, ...]]]:
-    """Per service, its manage commands in order."""
+def _schema_chains(layout: Layout, state: CloudState) -> list[list[ManageStep]]:
+    """Per service, its manage commands in order. Two need the password:
+    keystone-manage bootstrap reads it from `OS_BOOTSTRAP_PASSWORD`; cell0's
+    database URL is what nova-manage derives from `[database] connection`
+    (the database's name + `_cell0`), given in oslo.config's environment
+    variable for that option, as the `nova` database, for that call only."""
     etc = layout.etc
     keystone = ("--config-file", str(etc / "keystone" / "keystone.conf"))
     as_root = ("--keystone-user", "root", "--keystone-group", "root")
     keystone_url = layout.url("keystone", "/v3")
     nova = ("--config-file", str(etc / "nova" / "nova.conf"))
+    cell0 = (("OS_DATABASE__CONNECTION", layout.database_url("nova", state.password)),)
     return [
         [
-            ("keystone-manage", *keystone, "db_sync"),
-            ("keystone-manage", *keystone, "fernet_setup", *as_root),
-            ("keystone-manage", *keystone, "credential_setup", *as_root),
-            ("keystone-manage", *keystone, "bootstrap",
-             "--bootstrap-password", state.password,
-             "--bootstrap-admin-url", keystone_url,
-             "--bootstrap-public-url", keystone_url,
-             "--bootstrap-internal-url", keystone_url,
-             "--bootstrap-region-id", REGION),
+            ManageStep(("keystone-manage", *keystone, "db_sync")),
+            ManageStep(("keystone-manage", *keystone, "fernet_setup", *as_root)),
+            ManageStep(("keystone-manage", *keystone, "credential_setup", *as_root)),
+            ManageStep(("keystone-manage", *keystone, "bootstrap",
+                        "--bootstrap-admin-url", keystone_url,
+                        "--bootstrap-public-url", keystone_url,
+                        "--bootstrap-internal-url", keystone_url,
+                        "--bootstrap-region-id", REGION),
+                       env=(("OS_BOOTSTRAP_PASSWORD", state.password),)),
         ],
-        [("placement-manage", "--config-file", str(etc / "placement" / "placement.conf"),
-          "db", "sync")],
-        [("glance-manage", "--config-file", str(etc / "glance" / "glance-api.conf"), "db_sync")],
+        [ManageStep(("placement-manage", "--config-file",
+                     str(etc / "placement" / "placement.conf"), "db", "sync"))],
+        [ManageStep(("glance-manage", "--config-file", str(etc / "glance" / "glance-api.conf"),
+                     "db_sync"))],
         [
-            ("neutron-db-manage",
-             "--config-file", str(etc / "neutron" / "neutron.conf"),
-             "--config-file", str(etc / "neutron" / "plugins" / "ml2" / "ml2_conf.ini"),
-             "upgrade", "heads"),
+            ManageStep(("neutron-db-manage",
+                        "--config-file", str(etc / "neutron" / "neutron.conf"),
+                        "--config-file", str(etc / "neutron" / "plugins" / "ml2" / "ml2_conf.ini"),
+                        "upgrade", "heads")),
         ],
         [
-            ("nova-manage", *nova, "api_db", "sync"),
-            ("nova-manage", *nova, "cell_v2", "map_cell0",
-             "--database_connection", layout.database_url("nova_cell0", state.password)),
-            ("nova-manage", *nova, "cell_v2", "create_cell", "--name", "cell1"),
-            ("nova-manage", *nova, "db", "sync"),
+            ManageStep(("nova-manage", *nova, "api_db", "sync")),
+            ManageStep(("nova-manage", *nova, "cell_v2", "map_cell0"), env=cell0),
+            ManageStep(("nova-manage", *nova, "cell_v2", "create_cell", "--name", "cell1")),
+            ManageStep(("nova-manage", *nova, "db", "sync")),
         ],
     ]  # fmt: skip
 
@@ -304,14 +324,9 @@ def wait_for_compute_node(layout: Layout, state: CloudState, timeout: float = 12
                 f"(log: {layout.logfile('nova-compute')})"
             )
         time.sleep(1)
-    _manage(
-        layout,
-        "nova-manage",
-        "--config-file",
-        str(layout.etc / "nova" / "nova.conf"),
-        "cell_v2",
-        "discover_hosts",
-    )
+    discover = ("nova-manage", "--config-file", str(layout.etc / "nova" / "nova.conf"),
+                "cell_v2", "discover_hosts")  # fmt: skip
+    _manage(layout, ManageStep(discover), state.password)
     return str(providers[0].name)
 
 

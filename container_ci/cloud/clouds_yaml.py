@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 
 from container_ci.atomic import write_text_atomically
 from container_ci.cloud.layout import CLOUD_NAME, REGION, Layout
+from container_ci.yaml_source import load_yaml
 
 
 def clouds_yaml_path() -> Path:
@@ -40,7 +41,8 @@ def entry(layout: Layout, password: str) -> dict[str, Any]:
 def write_entry(layout: Layout, password: str, path: Path | None = None) -> Path:
     path = path or clouds_yaml_path()
     yaml = YAML()  # round-trip: the user's comments and order survive
-    document = yaml.load(path.read_text()) if path.exists() else None
+    # within input_bounds; bad YAML is one line naming file:line
+    document = load_yaml(path) if path.exists() else None
     if not isinstance(document, dict):
         document = {}
     clouds = document.setdefault("clouds", {})
@@ -51,8 +53,7 @@ def write_entry(layout: Layout, password: str, path: Path | None = None) -> Path
     buffer = io.StringIO()
     yaml.dump(document, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(path, buffer.getvalue())
-    path.chmod(0o600)
+    write_text_atomically(path, buffer.getvalue(), mode=0o600)  # it holds the admin password
     return path
 
 
@@ -61,9 +62,9 @@ def remove_entry(path: Path | None = None) -> None:
     if not path.exists():
         return
     yaml = YAML()
-    document = yaml.load(path.read_text())
+    document = load_yaml(path)
     if isinstance(document, dict) and CLOUD_NAME in (document.get("clouds") or {}):
         del document["clouds"][CLOUD_NAME]
         buffer = io.StringIO()
         yaml.dump(document, buffer)
-        write_text_atomically(path, buffer.getvalue())
+        write_text_atomically(path, buffer.getvalue(), mode=0o600)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from container_ci import paths
+from container_ci.errors import CloudError
 
 ENV_STATE_DIR = "CONTAINER_CI_CLOUD_DIR"
 CLOUD_NAME = "container-ci-local"
@@ -105,6 +107,28 @@ class Layout:
             return socket
         digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"cci-cloud-{digest}" / name
+
+    def make_socket_dir(self, socket: Path) -> None:
+        """The directory of one of the cloud's sockets, made if missing.
+        When it is the one in /tmp (a long state dir), its name is known to
+        every local user, who could make it first and put a socket of their
+        own where the services send the password: it must be a directory of
+        ours that only we can enter."""
+        directory = socket.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        if directory == self.run:
+            return
+        status = directory.lstat()
+        if (
+            not stat.S_ISDIR(status.st_mode)
+            or status.st_uid != os.geteuid()
+            or status.st_mode & 0o077
+        ):
+            raise CloudError(
+                f"{directory}: not a directory of this user's that only it can enter "
+                f"(owner uid {status.st_uid}, mode {stat.S_IMODE(status.st_mode):o}): "
+                "remove it, then `up` again"
+            )
 
     @property
     def run(self) -> Path:

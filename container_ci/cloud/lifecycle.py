@@ -21,7 +21,17 @@ from pathlib import Path
 from keystoneauth1.exceptions import ClientException
 from openstack.exceptions import SDKException
 
-from container_ci.cloud import bootstrap, clouds_yaml, configs, install, network, processes, zun
+from container_ci import paths, private
+from container_ci.cloud import (
+    bootstrap,
+    clouds_yaml,
+    configs,
+    install,
+    modes,
+    network,
+    processes,
+    zun,
+)
 from container_ci.cloud.layout import CLOUD_NAME, INSTANCE_NAME_TEMPLATE, PORTS, Layout
 from container_ci.cloud.services import (
     FOUNDATIONS,
@@ -77,22 +87,48 @@ def up(
     running (an `up` never stops what an earlier one added). When a
     service fails to start, what this call started is stopped again (and
     the data plane it made removed) before the error is raised: a failed
-    `up` leaves what ran before it, nothing half-made."""
+    `up` leaves what ran before it, nothing half-made. It runs under a
+    umask of 077, which the services inherit: what they and it create is
+    owner-only (`modes`); a state dir an older container-ci left open to
+    others is tightened first, once."""
     say = _timed(say)
-    with _one_at_a_time(layout, say):
-        started: list[Service] = []
-        try:
-            _up(
-                layout,
-                say,
-                nova_source,
-                started,
-                components | running_components(layout),
-                compute_driver,
-            )
-        except (CloudError, KeyboardInterrupt):
-            _stop_started(layout, started, say)
-            raise
+    with private.owner_only():
+        tightened = modes.tighten_old_state(layout, paths.data_dir())
+        if tightened:
+            say(f"{layout.root}: made {tightened} path(s) owner-only that an older "
+                "container-ci left open to other users")  # fmt: skip
+        with _one_at_a_time(layout, say):
+            started: list[Service] = []
+            try:
+                _up(
+                    layout,
+                    say,
+                    nova_source,
+                    started,
+                    components | running_components(layout),
+                    compute_driver,
+                )
+            except CloudError as exc:
+                _stop_started(layout, started, say)
+                redacted = _without_password(exc, layout)
+                if redacted is exc:
+                    raise
+                raise redacted from None  # its cause would quote the password too
+            except KeyboardInterrupt:
+                _stop_started(layout, started, say)
+                raise
+
+
+def _without_password(exc: CloudError, layout: Layout) -> CloudError:
+    """The error as it is, unless it quotes the cloud's password (a
+    program's output it carries): then with the password replaced."""
+    try:
+        password = str(json.loads(layout.state_file.read_text())["password"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return exc
+    if not password or password not in str(exc):
+        return exc
+    return CloudError(private.redact(str(exc), password))
 
 
 def _stop_started(layout: Layout, started: list[Service], say: Say) -> None:
@@ -124,6 +160,8 @@ def _up(
 ) -> None:
     layout.make_dirs()
     state = bootstrap.CloudState.load_or_create(layout)
+    if modes.forget_password(layout, state.password):
+        say(f"removed the password an older container-ci wrote into {layout.logfile('manage')}")
     if compute_driver and compute_driver != state.compute_driver:
         say(f"nova-compute: the {compute_driver} driver from now on (was {state.compute_driver})")
         state.compute_driver = compute_driver
@@ -302,7 +340,7 @@ def _is_service(command_line: str, service: Service, layout: Layout) -> bool:
 
 def down(layout: Layout, say: Say = print) -> None:
     say = _timed(say)
-    with _one_at_a_time(layout, say):
+    with private.owner_only(), _one_at_a_time(layout, say):
         _down(layout, say)
 
 

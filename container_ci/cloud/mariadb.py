@@ -2,14 +2,19 @@
 OpenStack service is developed against; SQLite cannot take Nova's four
 processes writing at once, nor Neutron's migrations). Its files live in the
 state dir; it listens on a Unix socket only (no TCP) and runs as root, so
-nothing outside the state dir needs to be readable by another user."""
+nothing outside the state dir needs to be readable by another user. Its
+files are 0600 and its directories 0700 (`FILE_MODES`); no SQL statement
+is ever on a command line (another user sees those in /proc/*/cmdline),
+the one that sets the password least of all."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 from container_ci.cloud.layout import Layout
 from container_ci.errors import CloudError
+from container_ci.private import redact
 
 DATABASES = (
     "keystone",
@@ -22,6 +27,13 @@ DATABASES = (
     "zun",
 )
 USER = "cci"
+# mysys reads these at start (default 0660 and 0700, whatever the process's
+# umask: mariadbd resets it from them).
+FILE_MODES = {"UMASK": "0600", "UMASK_DIR": "0700"}
+
+
+def server_env(layout: Layout) -> dict[str, str]:
+    return dict(FILE_MODES)
 
 
 def install_db(layout: Layout) -> None:
@@ -40,6 +52,7 @@ def install_db(layout: Layout) -> None:
         ],
         capture_output=True,
         text=True,
+        env={**os.environ, **FILE_MODES},
         check=False,
     )
     if done.returncode != 0:
@@ -48,8 +61,13 @@ def install_db(layout: Layout) -> None:
         )
 
 
+def prepare(layout: Layout) -> None:
+    """Before a start: its socket's directory, its system tables."""
+    layout.make_socket_dir(layout.mariadb_socket)
+    install_db(layout)
+
+
 def server_argv(layout: Layout) -> list[str]:
-    layout.mariadb_socket.parent.mkdir(parents=True, exist_ok=True)
     return [
         "mariadbd",
         "--no-defaults",
@@ -83,22 +101,18 @@ def create_databases(layout: Layout, password: str) -> None:
         f"CREATE USER IF NOT EXISTS '{USER}'@'localhost' IDENTIFIED BY '{password}'",
         f"GRANT ALL PRIVILEGES ON *.* TO '{USER}'@'localhost'",
     ]
-    execute(layout, statements, "creating the databases")
+    execute(layout, statements, "creating the databases", secret=password)
 
 
-def execute(layout: Layout, statements: list[str], what: str) -> None:
-    """SQL statements as MariaDB's root, over the cloud's socket."""
+def execute(layout: Layout, statements: list[str], what: str, secret: str = "") -> None:
+    """SQL statements as MariaDB's root, over the cloud's socket, on the
+    client's standard input; `secret` is never quoted in the error."""
     done = subprocess.run(
-        [
-            "mariadb",
-            "--no-defaults",
-            f"--socket={layout.mariadb_socket}",
-            "-e",
-            "; ".join(statements),
-        ],
+        ["mariadb", "--no-defaults", f"--socket={layout.mariadb_socket}", "--batch"],
+        input="".join(f"{statement};\n" for statement in statements),
         capture_output=True,
         text=True,
         check=False,
     )
     if done.returncode != 0:
-        raise CloudError(f"{what} failed: {done.stderr.strip()}")
+        raise CloudError(f"{what} failed: {redact(done.stderr.strip(), secret)}")

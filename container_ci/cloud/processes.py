@@ -48,9 +48,11 @@ def spawn(
     logfile: Path,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    umask: int | None = None,
 ) -> int:
     """Start `argv` in its own session (our Ctrl-C does not reach it), output
-    appended to `logfile`, and record it in `pidfile`."""
+    appended to `logfile`, and record it in `pidfile`. It inherits our umask
+    (owner-only under `cloud up` and `zuul up`), or gets `umask`."""
     logfile.parent.mkdir(parents=True, exist_ok=True)
     with open(logfile, "ab") as log:
         log.write(
@@ -65,6 +67,7 @@ def spawn(
             env={**os.environ, **(env or {})},
             cwd=cwd,
             start_new_session=True,
+            umask=-1 if umask is None else umask,
         )
     write_pid(pidfile, process.pid)
     return process.pid

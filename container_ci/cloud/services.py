@@ -17,6 +17,7 @@ from container_ci.cloud import configs, mariadb, network, zun
 from container_ci.cloud.configs import COMPUTE_HOST
 from container_ci.cloud.layout import HOST, PORTS, Layout
 from container_ci.errors import CloudError
+from container_ci.private import redact
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 RABBITMQCTL = Path("/usr/lib/rabbitmq/bin/rabbitmqctl")
@@ -134,10 +135,21 @@ def _rabbitmq_env(layout: Layout) -> dict[str, str]:
     }
 
 
-def rabbitmqctl(layout: Layout, *args: str) -> subprocess.CompletedProcess[str]:
+# rabbitmqctl is an Erlang node of its own while it runs: without this its
+# distribution port (35672-35682) listens on every address.
+CTL_ERL_ARGS = "-kernel inet_dist_use_interface {127,0,0,1}"
+
+
+def rabbitmqctl(
+    layout: Layout, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`stdin`: what a command reads there (a password: never an argument,
+    which every local user can read in /proc/*/cmdline while it runs)."""
     return subprocess.run(
         [str(RABBITMQCTL), *args],
-        env={**os.environ, **_rabbitmq_env(layout)},
+        env={**os.environ, **_rabbitmq_env(layout), "RABBITMQ_CTL_ERL_ARGS": CTL_ERL_ARGS},
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
         capture_output=True,
         text=True,
         check=False,
@@ -158,17 +170,20 @@ def queue_consumers(layout: Layout, queue: str) -> int:
 
 def ensure_rabbitmq_user(layout: Layout, password: str) -> None:
     """The `cci` user with the current password and every permission on `/`
-    (its default_user setting only applies to a node's very first boot)."""
-    added = rabbitmqctl(layout, "add_user", "cci", password)
+    (its default_user setting only applies to a node's very first boot).
+    The password goes to rabbitmqctl's standard input, which it reads when
+    the command line names the user alone."""
+    added = rabbitmqctl(layout, "add_user", "cci", stdin=password + "\n")
     if added.returncode != 0 and "already exists" not in added.stderr + added.stdout:
-        raise CloudError(f"rabbitmqctl add_user: {added.stderr.strip()[-300:]}")
-    for args in (
-        ("change_password", "cci", password),
-        ("set_permissions", "-p", "/", "cci", ".*", ".*", ".*"),
+        raise CloudError(f"rabbitmqctl add_user: {redact(added.stderr.strip(), password)[-300:]}")
+    for args, stdin in (
+        (("change_password", "cci"), password + "\n"),
+        (("set_permissions", "-p", "/", "cci", ".*", ".*", ".*"), None),
     ):
-        done = rabbitmqctl(layout, *args)
+        done = rabbitmqctl(layout, *args, stdin=stdin)
         if done.returncode != 0:
-            raise CloudError(f"rabbitmqctl {args[0]}: {done.stderr.strip()[-300:]}")
+            error = redact(done.stderr.strip(), password)[-300:]
+            raise CloudError(f"rabbitmqctl {args[0]}: {error}")
 
 
 def _nova(binary: str) -> Callable[[Layout], list[str]]:
@@ -361,7 +376,7 @@ def _second_dockerd(layout: Layout) -> list[str]:
 
 
 def _prepare_second_dockerd(layout: Layout) -> None:
-    layout.second_docker_socket.parent.mkdir(parents=True, exist_ok=True)
+    layout.make_socket_dir(layout.second_docker_socket)
     daemon_json = layout.config_dir("docker") / "daemon.json"
     daemon_json.parent.mkdir(parents=True, exist_ok=True)
     daemon_json.write_text("{}\n")
@@ -408,7 +423,8 @@ SERVICES: tuple[Service, ...] = (
     Service(
         "mariadb",
         mariadb.server_argv,
-        prepare=mariadb.install_db,
+        env=mariadb.server_env,
+        prepare=mariadb.prepare,
         probe=mariadb.answers,
         stop_timeout=60,
     ),

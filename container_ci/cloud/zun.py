@@ -199,7 +199,7 @@ def write_binding(layout: Layout) -> None:
     script = binding_dir(layout) / "ovs"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(OVS_BINDING.format(db=network.OVSDB, bridge=network.INTEGRATION_BRIDGE))
-    script.chmod(0o755)
+    script.chmod(0o700)  # kuryr runs it as root; nobody else has a use for it
 
 
 def kuryr_conf(layout: Layout, password: str) -> configs.Sections:

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from container_ci import paths
+from container_ci import paths, private
 
 HOST = "127.0.0.1"
 # What cannot live in the state dir (see `postgres`, `job_dir`), named after it.
@@ -163,9 +163,11 @@ class Layout:
         return f"http://{HOST}:{PORTS[service]}{path}"
 
     def make_dirs(self) -> None:
-        """The state dir and everything in it 0700 (secrets 0600)."""
+        """The state dir and everything in it 0700 (secrets 0600); `outside`
+        0711: user postgres must traverse it to its cluster, nobody lists it."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o700)
+        private.make_dir(self.outside, 0o711)
         for directory in (
             self.secrets,
             self.etc,

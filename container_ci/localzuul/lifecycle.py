@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from container_ci import private
 from container_ci.cloud import processes
 from container_ci.localzuul import api, configs, credentials, install, node, repos, tenant
 from container_ci.localzuul.errors import ZuulError
@@ -67,7 +68,8 @@ def up(
     periodic pipeline on a timer only with `periodic_time` (cron). When a
     process fails to start, what this call started is stopped again."""
     say = _timed(say)
-    with _one_at_a_time(layout, say):
+    # Owner-only, like the local cloud's: what it and Zuul's processes create.
+    with private.owner_only(), _one_at_a_time(layout, say):
         started: list[Service] = []
         try:
             return _up(layout, checkout, upstream, say, started, periodic_time)
@@ -297,6 +299,7 @@ def _ensure_running(layout: Layout, service: Service, say: Say) -> bool:
         layout.pidfile(service.name),
         layout.logfile(service.name),
         cwd=layout.root,
+        umask=service.umask,
     )
     if not _wait_until_answers(layout, service, pid, timeout=service.start_timeout):
         exited = processes.exited(pid)

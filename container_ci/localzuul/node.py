@@ -99,6 +99,7 @@ def _ensure_sudo_rule() -> None:
         return
     candidate = SUDOERS.with_name(".zuul.new")  # a dotted name sudo never reads
     descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o440)
+    os.fchmod(descriptor, 0o440)  # sudo's mode, whatever `zuul up`'s umask (077) made of it
     with os.fdopen(descriptor, "w") as handle:
         handle.write(SUDOERS_RULE)
     try:

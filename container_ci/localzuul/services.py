@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from container_ci import private
 from container_ci.localzuul import configs
 from container_ci.localzuul.errors import ZuulError
 from container_ci.localzuul.layout import HOST, PORTS, Layout
@@ -110,6 +111,8 @@ class Service:
     prepare: Callable[[Layout], None] | None = None
     start_timeout: float = 60
     stop_timeout: float = 30
+    # None: ours (077, `zuul up`'s); else this one (see sshd's).
+    umask: int | None = None
 
 
 def _socket_exists(name: str) -> Callable[[Layout], bool]:
@@ -136,6 +139,9 @@ SERVICES: tuple[Service, ...] = (
         lambda layout: tcp_answers(PORTS["sshd"]),
         port="sshd",
         prepare=prepare_sshd,
+        # The static node: the jobs it runs get the umask of an ordinary
+        # node's login (their workspaces are in root's home, 0700).
+        umask=private.SYSTEM_DEFAULT,
     ),
     Service(
         "log-server",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from container_ci import paths
+from container_ci import paths, private
 from container_ci.errors import DaemonError
 
 CGROUP_UNIFIED = Path("/sys/fs/cgroup/unified")
@@ -86,6 +86,10 @@ def start(spec: DaemonSpec, answers: Callable[[], bool]) -> int:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # survives our exit and our Ctrl-C
+                # A system daemon: the umask an init system gives it, not ours
+                # (077, see container_ci.private); its files are its own to mode,
+                # and an LXC guest's processes inherit libvirtd's.
+                umask=private.SYSTEM_DEFAULT,
             )
         except FileNotFoundError as exc:
             raise DaemonError(f"{spec.name}: {spec.argv[0]} is not installed") from exc
@@ -175,7 +179,10 @@ def _ensure_group(name: str) -> None:
 
 
 def _run(argv: list[str]) -> None:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    """A system change (groupadd, useradd, umount): the system's umask."""
+    result = subprocess.run(
+        argv, capture_output=True, text=True, umask=private.SYSTEM_DEFAULT, check=False
+    )
     if result.returncode != 0:
         raise DaemonError(f"{' '.join(argv)} failed: {result.stderr.strip()}")
 

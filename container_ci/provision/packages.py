@@ -53,6 +53,9 @@ def _apt(args: list[str]) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env=env,
+        # The system's umask, not the owner-only one `setup` and `cloud up`
+        # run under: maintainer scripts create system files others must read.
+        umask=0o022,
         check=False,
     )
 

@@ -16,6 +16,8 @@ import tarfile
 from importlib import resources
 from pathlib import Path
 
+from container_ci import private
+
 BUSYBOX = Path("/bin/busybox")
 # The SSH server a cloud's guest runs (Debian's dropbear-bin), with the
 # shared libraries it loads, copied in at the paths it loads them from.
@@ -81,7 +83,15 @@ def _applets() -> list[str]:
 
 
 def build_rootfs(destination: Path, variant: str) -> None:
-    """Write a bootable rootfs into `destination` (which must not exist)."""
+    """Write a bootable rootfs into `destination` (which must not exist),
+    with a distribution's modes (0755 directories, 0644 files) whatever
+    the caller's umask: the guest's files are the guest's, and `setup` and
+    `cloud up` run under an owner-only one."""
+    with private.system_default():
+        _build_rootfs(destination, variant)
+
+
+def _build_rootfs(destination: Path, variant: str) -> None:
     destination.mkdir(parents=True)
     for relative in GUEST_DIRS:
         (destination / relative).mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from container_ci import paths, private
 from container_ci.errors import DaemonError, InfrastructureError
 from container_ci.provision import daemons, images, packages, probes
 
@@ -67,8 +68,36 @@ def ensure_daemon(spec: daemons.DaemonSpec, answers: Callable[[], bool]) -> list
 def run_setup(
     backends: Sequence[str] = BACKENDS, say: Callable[[str], None] = print
 ) -> SetupReport:
+    """Under a umask of 077: the data dir, the daemons' logs and pid files
+    and the image store are owner-only from their creation (the daemons
+    themselves get the system's umask, the guests' files a distribution's
+    modes). What an older container-ci left open is tightened once."""
+    with private.owner_only():
+        return _run_setup(backends, say)
+
+
+def tighten_old_state() -> list[str]:
+    """The data dir, the daemons' dir (recursively: logs, pid files), the
+    image store's directories and the default stability store's files, if
+    an older container-ci made them 0755/0644; never the guests' root file
+    systems in the image store."""
+    data = paths.data_dir()
+    changed = private.tighten(data, recursive=False)
+    changed += private.tighten(paths.daemons_dir())
+    for path in (paths.lxc_images_dir().parent, paths.lxc_images_dir(),
+                 *data.glob("stability.sqlite*")):  # fmt: skip
+        changed += private.tighten(path, recursive=False)
+    return (
+        [f"made {changed} path(s) of {data} owner-only (left open by an older container-ci)"]
+        if changed
+        else []
+    )
+
+
+def _run_setup(backends: Sequence[str], say: Callable[[str], None]) -> SetupReport:
     started = time.monotonic()
     report = SetupReport()
+    _step(report, say, "data dir", tighten_old_state)
 
     def install() -> list[str]:
         installed = packages.install(packages.ALL_PACKAGES)

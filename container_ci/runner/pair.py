@@ -7,11 +7,16 @@ Skip rules (the capability matrix is the single source of truth):
 - a target raising Unsupported for an operation the matrix declares supported
   is a failure: the matrix is wrong or the driver regressed;
 - after a failed or errored step, the remaining steps are skipped.
-Cleanup (delete every instance, then every snapshot image) always runs."""
+Cleanup (delete every instance, then every snapshot image) always runs.
+A target's error that is the machine's (a full disk: `machine_fault`) is an
+infrastructure error, as a broken backend's is, never a failure."""
 
 from __future__ import annotations
 
+import errno
 import functools
+import re
+import shutil
 import threading
 import time
 import traceback
@@ -150,6 +155,10 @@ class PairExecution:
             status = StepStatus.FAILED
             message = f"{type(exc).__name__}: {exc}"
             details = traceback.format_exc()
+            machine = machine_fault(exc)
+            if machine:  # the machine's, not the driver's: infrastructure
+                status, message = StepStatus.ERROR, f"this machine: {machine}"
+                details = "".join(traceback.format_tb(exc.__traceback__)) + message
         return self._record(
             step, status, started, time.monotonic() - clock, _one_line(message), details
         )
@@ -218,6 +227,34 @@ def _pair_message(results: list[StepResult], skipped_as_unsupported: str) -> str
         if result.status in (StepStatus.FAILED, StepStatus.ERROR):
             return f"step {result.index + 1} ({result.name}): {result.message}"
     return skipped_as_unsupported
+
+
+# A disk full or read-only, memory or file descriptors out: what a step
+# meets on a broken machine, whichever target it drives.
+MACHINE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
+)
+_ERRNO = re.compile(r"\[Errno (\d+)\] ")
+
+
+def machine_fault(exc: BaseException) -> str:
+    """Why `exc` is this machine's fault and not the driver's, in one line,
+    or "". An OSError a target let out (its contract says it must not, but
+    the file system is the machine's) counts when its errno is one of
+    MACHINE_ERRNOS; so does shutil.copytree's Error, which gathers every
+    file it could not copy, errno lost, as "[Errno N] ..." texts (an LXC
+    rootfs copied onto a full disk: hundreds of them)."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+        reasons = [str(entry[-1]) for entry in exc.args[0] if isinstance(entry, tuple) and entry]
+        for reason in reasons:
+            match = _ERRNO.match(reason)
+            if match and int(match.group(1)) in MACHINE_ERRNOS:
+                more = f" (and {len(reasons) - 1} more file(s))" if len(reasons) > 1 else ""
+                return f"{reason}{more}"
+        return ""
+    if isinstance(exc, OSError) and exc.errno in MACHINE_ERRNOS:
+        return str(exc)
+    return ""
 
 
 def _one_line(text: str) -> str:

@@ -15,7 +15,7 @@ from types import FrameType
 
 from rich.console import Console
 
-from container_ci.errors import BadInput
+from container_ci.errors import BadInput, InfrastructureError
 from container_ci.results.model import PairResult, RunResult
 from container_ci.results.subunit import SubunitRecorder
 from container_ci.results.writers import SUBUNIT_NAME, write_reports
@@ -73,7 +73,8 @@ def run_session(
         console = Console(width=160)  # CI logs: do not fold tables to 80 columns
     live = console.is_terminal and not plain
     display = LiveDisplay(console) if live else PlainDisplay()
-    with SubunitRecorder(output / SUBUNIT_NAME) as recorder:
+    recorder = SubunitRecorder(output / SUBUNIT_NAME)
+    try:
         runner = Runner(
             scenarios,
             targets,
@@ -84,9 +85,19 @@ def run_session(
             listener=FanOut(display, SubunitListener(recorder)),
         )
         result = _run_with_signals(runner)
-    written = write_reports(result, output)
+    finally:
+        unwritten = _close(recorder)
+    written: dict[str, Path] = {}
+    try:
+        written = write_reports(result, output)
+    except OSError as exc:  # each file is replaced whole: none is left half-written
+        unwritten.append(f"{output}: {exc.strerror or exc}")
     console.print(summary_table(result))
     console.print(summary_line(result), markup=False, highlight=False)
+    if unwritten:
+        # A full or broken disk: the machine's fault. The run cleaned up; a
+        # torn stream is refused by the stability ingest, never half-stored.
+        raise InfrastructureError(f"results not written: {'; '.join(unwritten)}")
     console.print(
         f"results: {output / SUBUNIT_NAME}, {written['junit']}, {written['summary']}",
         markup=False,
@@ -96,6 +107,15 @@ def run_session(
     if record:
         _record(result, db_url, job, console)
     return result.exit_code
+
+
+def _close(recorder: SubunitRecorder) -> list[str]:
+    """Close the stream; what could not be written (a full disk), if anything."""
+    try:
+        recorder.close()
+    except OSError as exc:
+        return [f"{recorder.path}: {exc.strerror or exc}"]
+    return []
 
 
 def _record(result: RunResult, db: str | None, job: str, console: Console) -> None:

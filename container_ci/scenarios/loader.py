@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from container_ci import __version__, paths
 from container_ci.atomic import write_text_atomically
 from container_ci.errors import BadInput
+from container_ci.input_bounds import MAX_YAML_BYTES
 from container_ci.scenarios.model import Capability, CapabilityMatrix, Expect, Scenario, Step
 
 Loaded = TypeVar("Loaded", Scenario, CapabilityMatrix)
@@ -34,6 +35,7 @@ PARSER_SOURCES = (
     "scenarios/scenario.schema.json",
     "scenarios/capabilities.schema.json",
     "yaml_source.py",
+    "input_bounds.py",
 )
 
 
@@ -94,9 +96,12 @@ def _remembered(
     from_json: Callable[[dict[str, Any]], Loaded],
 ) -> Loaded:
     try:
-        content = path.read_bytes()
+        with open(path, "rb") as handle:
+            content = handle.read(MAX_YAML_BYTES + 1)
     except OSError:
         return parse(path)  # which says what is wrong with the path
+    if len(content) > MAX_YAML_BYTES:
+        return parse(path)  # which refuses it, unread past the bound
     key = hashlib.sha256(f"{_parser_digest()}\0{path}\0".encode() + content).hexdigest()
     entry = paths.data_dir() / "cache" / "loaded" / f"{key}.json"
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):

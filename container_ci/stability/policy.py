@@ -148,11 +148,14 @@ def load_policy(path: Path, today: date | None = None) -> Policy:
             ["stale_after_days"],
             f"{stale!r} is not a positive number of days (at most {MAX_STALE_DAYS})",
         )
+    infrastructure = document.get("infrastructure_results") or []
+    if not isinstance(infrastructure, list):
+        raise fail(["infrastructure_results"], "a list of Zuul results")
     today = today or date.today()
     return Policy(
         path=path,
         stages=[str(s) for s in stages],
-        infrastructure_results=[str(r) for r in document.get("infrastructure_results") or []],
+        infrastructure_results=[str(r) for r in infrastructure],
         promote=rules["promote"],
         demote=rules["demote"],
         classified={d: q.reason for d, q in quarantined.items() if not q.expired(today)},

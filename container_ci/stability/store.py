@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -14,11 +15,11 @@ from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from container_ci import paths
-from container_ci.errors import BadInput, InfrastructureError
+from container_ci import paths, private
+from container_ci.errors import BadInput, InfrastructureError, first_line
 
 ENV_DB = "CONTAINER_CI_DB"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -44,11 +45,13 @@ class Store:
             raise BadInput(f"--db {self.url}: not a database URL: {exc}") from exc
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
+            _private_sqlite_file(parsed.database)
             self.engine = create_engine(self.url, connect_args={"timeout": 60})
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True)
+            logging.getLogger("psycopg").addFilter(_not_the_aftermath)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._migrate()
 
@@ -86,7 +89,8 @@ class Store:
             return
         database = Path(name)
         database.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{database}.migrate-lock", "a") as handle:
+        lock = os.open(f"{database}.migrate-lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(lock, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
@@ -96,9 +100,17 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One transaction: committed if the block finishes, rolled back otherwise."""
-        with self.sessions.begin() as session:
-            yield session
+        """One transaction: committed if the block finishes, rolled back
+        otherwise. The database going away under it (PostgreSQL restarted,
+        a full disk, a lock never released) is infrastructure: one line
+        naming the store, exit 3, never a traceback."""
+        try:
+            with self.sessions.begin() as session:
+                yield session
+        except (OperationalError, InterfaceError) as exc:
+            raise InfrastructureError(
+                f"stability store {self.safe_url}: {first_line(exc.orig or exc)}"
+            ) from exc
 
     def session(self) -> Session:
         return self.sessions()
@@ -111,6 +123,29 @@ class Store:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _private_sqlite_file(name: str | None) -> None:
+    """The store's file, created 0600 before SQLite opens it (SQLite would
+    make it 0644, and gives its -wal and -shm files the database's mode).
+    One an older container-ci made 0644 is made 0600 here, once."""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    database = Path(name)
+    if not database.parent.is_dir():
+        return  # SQLite says so, as it always did
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for suffix in ("", "-wal", "-shm", ".migrate-lock"):
+            private.tighten(Path(f"{database}{suffix}"), recursive=False)
+
+
+def _not_the_aftermath(record: logging.LogRecord) -> bool:
+    """psycopg's warning that ending a pipeline on a lost connection failed
+    too: a second line after the one-line error naming the store, which
+    already says the connection was lost."""
+    return not str(record.msg).startswith("error ignored terminating")
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from container_ci.errors import BadInput, TargetUnavailable
 from container_ci.naming import Owner
@@ -45,18 +47,84 @@ def cloud_region(cloud: str) -> CloudRegion:
     import openstack.config
     import openstack.config.loader
     import openstack.exceptions
+    from keystoneauth1 import exceptions as ksa
 
-    config = openstack.config.OpenStackConfig()
+    found = _check_config_files(openstack.config.loader)
+    try:
+        config = openstack.config.OpenStackConfig()
+    except openstack.exceptions.ConfigException as exc:  # a file that is not a mapping
+        raise BadInput(f"{found}:1: {exc}") from exc
     if not cloud:
         raise BadInput("a cloud target needs --cloud NAME (an entry of clouds.yaml) or $OS_CLOUD")
+    looked = config.config_filename or "no clouds.yaml in " + ", ".join(
+        openstack.config.loader.CONFIG_FILES
+    )
     try:
         return config.get_one(cloud=cloud)
     except openstack.exceptions.ConfigException as exc:
         known = ", ".join(sorted(config.get_cloud_names())) or "none"
-        looked = config.config_filename or "no clouds.yaml in " + ", ".join(
-            openstack.config.loader.CONFIG_FILES
-        )
         raise BadInput(f"cloud {cloud!r}: {exc} (clouds: {known}; {looked})") from exc
+    except (TypeError, ValueError, AttributeError, KeyError, ksa.ClientException) as exc:
+        # openstacksdk takes every setting's type for granted: a region_name of
+        # null, an auth that is a list or has a key its plugin does not take,
+        # a '}' in a value it formats, fail in its code. Nothing of ours runs here.
+        raise BadInput(
+            f"{looked}: cloud {cloud!r}: settings openstacksdk cannot use: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _check_config_files(loader: Any) -> Path | None:
+    """The files openstacksdk is about to read (the first that exists of
+    each list, $OS_CLIENT_CONFIG_FILE and $OS_CLIENT_SECURE_FILE first, as
+    it looks), within container_ci.input_bounds: it loads them with PyYAML,
+    which keeps aliases as shared references, then normalises the keys of
+    every nested mapping into new ones, so a 1 KB clouds.yaml of nested
+    aliases filled 2 GB in 10 s (measured) before it answered. A file that
+    is not YAML is bad input here too (`file:line`): openstacksdk would skip
+    it without a word and look for the cloud in the next file it finds.
+    The clouds.yaml found, if any."""
+    from container_ci.yaml_source import check_pyyaml_file
+
+    clouds = None
+    for files, variable in (
+        (loader.CONFIG_FILES, "OS_CLIENT_CONFIG_FILE"),
+        (loader.SECURE_FILES, "OS_CLIENT_SECURE_FILE"),
+        (loader.VENDOR_FILES, None),
+    ):
+        override = os.environ.get(variable) if variable else None
+        found = next((name for name in [override, *files] if name and os.path.exists(name)), None)
+        if found is None:
+            continue
+        node = check_pyyaml_file(Path(found), syntax=not found.endswith(".json"))
+        if variable is not None:
+            _check_clouds_shape(Path(found), node)
+        if variable == "OS_CLIENT_CONFIG_FILE":
+            clouds = Path(found)
+    return clouds
+
+
+def _check_clouds_shape(path: Path, node: Any) -> None:
+    """What openstacksdk takes for granted of a clouds.yaml (it fails with
+    an AttributeError or TypeError otherwise): `clouds` maps names to
+    mappings."""
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return  # openstacksdk says so itself: "not a valid mapping"
+    for key, value in node.value:
+        if key.value != "clouds":
+            continue
+        if not isinstance(value, yaml.MappingNode):
+            raise BadInput(
+                f"{path}:{value.start_mark.line + 1}: clouds: must map cloud names to settings"
+            )
+        for name, entry in value.value:
+            if name.tag != "tag:yaml.org,2002:str" or not isinstance(entry, yaml.MappingNode):
+                raise BadInput(
+                    f"{path}:{name.start_mark.line + 1}: clouds: {name.value!r}: "
+                    "each cloud is a name mapped to its settings"
+                )
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")

@@ -379,7 +379,8 @@ def _var_location(config: ZuulConfig, name: str, var: str) -> _Where:
         variants = config.named("job").get(current)
         if not variants:
             break
-        if var in (variants[0].body.get("vars") or {}):
+        own = variants[0].body.get("vars")
+        if isinstance(own, dict) and var in own:
             return _Where(variants[0], ["vars", var])
         current = variants[0].body.get("parent")
     return _Where(config.named("job")[name][0], [])
@@ -409,13 +410,10 @@ def _exclude_list(
             continue
         if not found:
             problems.append(Problem(path, number, f"exclude entry {regex!r} matches no test"))
-    driver = (
-        variables.get("devstack_local_conf", {})
-        .get("test-config", {})
-        .get("$TEMPEST_CONFIG", {})
-        .get("container_ci", {})
-        .get("compute_driver")
-    )
+    driver: Any = variables
+    for key in ("devstack_local_conf", "test-config", "$TEMPEST_CONFIG", "container_ci"):
+        driver = driver.get(key) if isinstance(driver, dict) else None  # any of them null
+    driver = driver.get("compute_driver") if isinstance(driver, dict) else None
     if driver and text != plugin_tests.exclude_list(driver):
         problems.append(
             Problem(

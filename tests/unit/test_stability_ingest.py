@@ -170,7 +170,7 @@ def test_cli_ingest_reports_and_exits_2_on_bad_input(tmp_path):
     done = run_cli("stability", "--db", db, "ingest", good, bad, good)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "stored" in done.stdout and "already in the store, unchanged" in done.stdout
-    assert "bad.xml: not well-formed JUnit XML" in done.stderr
+    assert "bad.xml:1: not well-formed JUnit XML" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -1,17 +1,24 @@
 """JUnit XML as pytest, Jenkins, tempest's subunit2junitxml and container-ci
 write it: a <testsuites> or a bare <testsuite> root, test ids as
-`classname.name`, failures as <failure>/<error>, skips as <skipped>."""
+`classname.name`, failures as <failure>/<error>, skips as <skipped>.
+
+Parsed by defusedxml, within container_ci.input_bounds: a DTD's entities
+(the XML "billion laughs", or an external file or URL) are refused with the
+line that declares them, as is a file over MAX_XML_BYTES."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
-from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite
+from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.ElementTree import DefusedXMLParser
+from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestSuite
 
 from container_ci.errors import BadInput
+from container_ci.input_bounds import MAX_XML_BYTES
 from container_ci.stability.ingest.model import FAIL, SKIP, SUCCESS, ParsedBuild, ParsedResult
 
 INFRASTRUCTURE_TYPES = ("infrastructure", "unavailable")
@@ -35,15 +42,49 @@ def _timestamp(suite: TestSuite) -> datetime | None:
     return value
 
 
+def parse_xml(data: bytes, source: str) -> Element:
+    """The root element; BadInput(`source:line: ...`) for XML that is not
+    well-formed or declares entities."""
+    parser = DefusedXMLParser(target=TreeBuilder())
+    try:
+        parser.feed(data)
+        return parser.close()
+    except ParseError as exc:
+        line = exc.position[0]
+        problem = str(exc).rsplit(": line ", 1)[0]
+        raise BadInput(f"{source}:{line}: not well-formed JUnit XML: {problem}") from None
+    except DefusedXmlException as exc:  # before ValueError, which it is
+        line = parser.parser.CurrentLineNumber
+        if isinstance(exc, EntitiesForbidden):
+            problem = f"declares the entity {exc.name!r}"
+        elif isinstance(exc, ExternalReferenceForbidden):
+            problem = f"refers to the external {exc.sysid!r}"
+        else:
+            problem = str(exc)
+        raise BadInput(
+            f"{source}:{line}: refused: {problem}: JUnit XML needs no entities, and one "
+            "can expand without bound or read a file"
+        ) from None
+    except (LookupError, ValueError) as exc:  # an encoding Python or expat cannot read
+        raise BadInput(f"{source}:1: not well-formed JUnit XML: {exc}") from None
+
+
 def read_junit_file(path: Path, job: str) -> ParsedBuild:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_XML_BYTES + 1)
     except OSError as exc:
         raise BadInput(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(data) > MAX_XML_BYTES:
+        raise BadInput(f"{path}:1: refused: larger than {MAX_XML_BYTES:,} bytes")
+    root = parse_xml(data, str(path))
     try:
-        document = JUnitXml.fromstring(data)
-    except (ParseError, ValueError) as exc:
-        raise BadInput(f"{path}: not well-formed JUnit XML: {exc}") from exc
+        # junitparser annotates fromroot with its own Element; it reads an etree one
+        document = JUnitXml.fromroot(root)  # type: ignore[arg-type]
+    except JUnitXmlError:
+        raise BadInput(
+            f"{path}:1: the root element is <{root.tag}>, not <testsuites> or <testsuite>"
+        ) from None
     results: list[ParsedResult] = []
     starts: list[datetime] = []
     total = 0.0
@@ -74,7 +115,10 @@ def read_junit_file(path: Path, job: str) -> ParsedBuild:
                 if isinstance(outcome, Skipped):
                     status = SKIP
                     failure = outcome.message or outcome.text or None
-            duration = float(case.time) if case.time is not None else None
+            try:
+                duration = float(case.time) if case.time is not None else None
+            except ValueError:
+                raise BadInput(f"{path}: testcase {test_id}: its time is not a number") from None
             total += duration or 0.0
             results.append(ParsedResult(test_id, status, duration, failure, infrastructure))
     if not results:

@@ -2,13 +2,16 @@
 each run of an stestr repository), parsed with python-subunit.
 
 A stream that fails to parse, or that ends with tests still in progress, is
-truncated: it is rejected whole, never stored in part."""
+truncated: it is rejected whole, never stored in part. A stream (gunzipped)
+over container_ci.input_bounds.MAX_SUBUNIT_BYTES is refused, read or
+decompressed no further than the bound."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import io
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +20,7 @@ import subunit
 import testtools
 
 from container_ci.errors import BadInput
+from container_ci.input_bounds import GZIP_RATIO_FROM, MAX_GZIP_RATIO, MAX_SUBUNIT_BYTES
 from container_ci.stability.ingest.model import (
     FAIL,
     FINAL_STATUSES,
@@ -32,20 +36,39 @@ INFRASTRUCTURE_TAG = "infrastructure"
 
 def read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SUBUNIT_BYTES + 1)
     except OSError as exc:
         raise BadInput(f"{path}: cannot read: {exc.strerror}") from exc
     return gunzip_if_needed(data, str(path))
 
 
 def gunzip_if_needed(data: bytes, label: str) -> bytes:
-    """tempest's artifacts are usually gzipped; accept both."""
-    if data[:2] != b"\x1f\x8b":
-        return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError) as exc:
-        raise BadInput(f"{label}: truncated or corrupt gzip: {exc}") from exc
+    """tempest's artifacts are usually gzipped; accept both. Either way no
+    more than MAX_SUBUNIT_BYTES, and a gzip no more than MAX_GZIP_RATIO
+    times what it read: decompressed a MiB at a time, refused at the bound."""
+    if data[:2] == b"\x1f\x8b":
+        compressed = io.BytesIO(data)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with gzip.GzipFile(fileobj=compressed) as unzipped:
+                while chunk := unzipped.read(1024 * 1024):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > GZIP_RATIO_FROM and size > MAX_GZIP_RATIO * compressed.tell():
+                        raise BadInput(
+                            f"{label}: refused: a gzip that expands more than "
+                            f"{MAX_GZIP_RATIO}:1 (a subunit stream gzips about 8:1)"
+                        )
+                    if size > MAX_SUBUNIT_BYTES:
+                        break
+        except (OSError, EOFError, zlib.error) as exc:
+            raise BadInput(f"{label}: truncated or corrupt gzip: {exc}") from exc
+        data = b"".join(chunks)
+    if len(data) > MAX_SUBUNIT_BYTES:
+        raise BadInput(f"{label}: refused: a subunit stream over {MAX_SUBUNIT_BYTES:,} bytes")
+    return data
 
 
 @dataclass(slots=True)
@@ -122,7 +145,10 @@ def v1_to_v2(data: bytes) -> bytes:
 def parse_stream(data: bytes, source: str) -> list[tuple[ParsedResult, list[datetime]]]:
     """Results of every test in the stream, with its timestamps. Raise BadInput."""
     if data and data[0] != V2_SIGNATURE and data.lstrip()[:5] in (b"time:", b"test:", b"tags:"):
-        data = v1_to_v2(data)
+        try:
+            data = v1_to_v2(data)
+        except UnicodeDecodeError as exc:  # python-subunit reads v1 as UTF-8 text
+            raise BadInput(f"{source}: subunit v1 that is not UTF-8: {exc}") from None
     collector = _Collector()
     case = subunit.ByteStreamToStreamResult(io.BytesIO(data), non_subunit_name="stdout")
     collector.startTestRun()

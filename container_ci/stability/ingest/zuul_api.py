@@ -17,7 +17,12 @@ Subunit artifacts are fetched from the build's log_url: `--subunit PATH`
 names one place; `--subunit` alone tries the places of the command's
 SUBUNIT_PATHS in order, where this repository's jobs publish them (the post-run playbooks under
 jobs/playbooks/ copy them to `container-ci/` of the logs; upstream
-devstack jobs publish `testrepository.subunit.gz`)."""
+devstack jobs publish `testrepository.subunit.gz`).
+
+A page that is not a JSON list of build objects, or a build whose field
+has the wrong type, is bad input naming the API url and the build; an
+artifact is read no further than MAX_SUBUNIT_BYTES (it is whatever the job
+under test left in its logs)."""
 
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from typing import Any
 import requests
 
 from container_ci.errors import BadInput, InfrastructureError
+from container_ci.input_bounds import MAX_SUBUNIT_BYTES
 from container_ci.stability.ingest.model import ParsedBuild
 from container_ci.stability.ingest.subunit_reader import gunzip_if_needed, parse_stream
 
@@ -54,12 +60,14 @@ class ZuulClient:
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
 
-    def get(self, url: str, params: dict[str, Any] | None = None) -> requests.Response:
+    def get(
+        self, url: str, params: dict[str, Any] | None = None, stream: bool = False
+    ) -> requests.Response:
         """GET with retries and exponential back-off on 5xx and connection errors."""
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
-                response = self.session.get(url, params=params, timeout=self.timeout)
+                response = self.session.get(url, params=params, timeout=self.timeout, stream=stream)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
@@ -84,10 +92,18 @@ class ZuulClient:
         while True:
             params = {k: v for k, v in filters.items() if v is not None}
             params.update(skip=skip, limit=self.page_size)
-            page = self.get(url, params).json()
+            try:
+                page = self.get(url, params).json()
+            except ValueError as exc:  # requests' JSONDecodeError
+                raise BadInput(f"{url}: not JSON: {exc}") from None
             if not isinstance(page, list):
                 raise BadInput(f"{url}: expected a list of builds, got {type(page).__name__}")
-            for build in page:
+            for index, build in enumerate(page):
+                if not isinstance(build, dict):
+                    raise BadInput(
+                        f"{url}: build {skip + index}: expected an object, "
+                        f"got {type(build).__name__}"
+                    )
                 yield build
                 seen += 1
                 if max_builds is not None and seen >= max_builds:
@@ -99,13 +115,24 @@ class ZuulClient:
     def subunit(self, build: dict[str, Any], path: str) -> bytes | None:
         """The build's subunit artifact, or None when it has none (404)."""
         log_url = build.get("log_url")
-        if not log_url:
+        if not log_url or not isinstance(log_url, str):
             return None
         url = log_url if log_url.endswith("/") else f"{log_url}/"
         try:
-            return self.get(f"{url}{path}").content
+            response = self.get(f"{url}{path}", stream=True)
         except ZuulAPIError:
             return None
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(1024 * 1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_SUBUNIT_BYTES:
+                response.close()
+                raise BadInput(
+                    f"{url}{path}: refused: an artifact over {MAX_SUBUNIT_BYTES:,} bytes"
+                )
+        return b"".join(chunks)
 
 
 def _first_line(response: requests.Response) -> str:
@@ -113,11 +140,62 @@ def _first_line(response: requests.Response) -> str:
     return text[0][:200] if text else response.reason or ""
 
 
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+class _Fields:
+    """A build dict's fields, each checked for the type the store keeps:
+    BadInput(`source: build UUID: field: ...`) for any other."""
+
+    def __init__(self, build: dict[str, Any], source: str) -> None:
+        self.build = build
+        self.source = source
+        self.name = str(build.get("uuid", "?"))[:64]
+
+    def fail(self, key: str, value: Any, wanted: str) -> BadInput:
+        shown = repr(value)[:80]
+        return BadInput(f"{self.source}: build {self.name}: {key}: {shown} is not {wanted}")
+
+    def text(self, key: str, where: dict[str, Any] | None = None) -> str | None:
+        value = (self.build if where is None else where).get(key)
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # a patchset or change given as a number
+        raise self.fail(key, value, "a string")
+
+    def number(self, key: str) -> float | None:
+        value = self.build.get(key)
+        if value is None:
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise self.fail(key, value, "a number")
+
+    def flag(self, key: str) -> bool | None:
+        value = self.build.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        raise self.fail(key, value, "true or false")
+
+    def time(self, key: str) -> datetime | None:
+        value = self.build.get(key)
+        if not value:
+            return None
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise self.fail(key, value, "a time as %Y-%m-%dT%H:%M:%S")
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    def change(self, where: dict[str, Any]) -> int | None:
+        value = where.get("change")
+        if value in (None, ""):
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        raise self.fail("change", value, "a change number")
 
 
 def _ref_fields(build: dict[str, Any]) -> dict[str, Any]:
@@ -132,31 +210,32 @@ def counts_as_final(build: dict[str, Any]) -> bool:
 
 
 def build_from_zuul(build: dict[str, Any], source: str) -> ParsedBuild:
-    try:
-        uuid = build["uuid"]
-        job = build["job_name"]
-    except KeyError as exc:
-        raise BadInput(f"{source}: a build without {exc.args[0]!r}") from exc
-    fields = _ref_fields(build)
-    change = fields["change"]
+    fields = _Fields(build, source)
+    uuid, job = fields.text("uuid"), fields.text("job_name")
+    for key, value in (("uuid", uuid), ("job_name", job)):
+        if not value:
+            raise BadInput(f"{source}: a build without {key!r}")
+    ref = _ref_fields(build)
+    buildset = build.get("buildset")
     return ParsedBuild(
-        uuid=str(uuid),
-        job=str(job),
+        uuid=uuid or "",
+        job=job or "",
         source="zuul",
-        result=build.get("result"),
-        pipeline=build.get("pipeline") or (build.get("buildset") or {}).get("pipeline"),
-        project=fields["project"],
-        change=int(change) if change not in (None, "") else None,
-        patchset=str(fields["patchset"]) if fields["patchset"] is not None else None,
-        ref=fields["ref"],
-        branch=fields["branch"],
-        voting=build.get("voting"),
-        start_time=_time(build.get("start_time")),
-        end_time=_time(build.get("end_time")),
-        duration=build.get("duration"),
-        log_url=build.get("log_url"),
+        result=fields.text("result"),
+        pipeline=fields.text("pipeline")
+        or (fields.text("pipeline", buildset) if isinstance(buildset, dict) else None),
+        project=fields.text("project", ref),
+        change=fields.change(ref),
+        patchset=fields.text("patchset", ref),
+        ref=fields.text("ref", ref),
+        branch=fields.text("branch", ref),
+        voting=fields.flag("voting"),
+        start_time=fields.time("start_time"),
+        end_time=fields.time("end_time"),
+        duration=fields.number("duration"),
+        log_url=fields.text("log_url"),
         node=_node(build),
-        provider=build.get("provider"),
+        provider=fields.text("provider"),
     )
 
 
