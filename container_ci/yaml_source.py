@@ -291,13 +291,14 @@ def line_of(root: Any, path: Location, key_line: bool = True) -> int:
     for part in path:
         if isinstance(node, CommentedMap) and part in node:
             position = node.lc.key(part) if key_line else node.lc.value(part)
-            line = position[0] + 1
-            node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
+            position = node.lc.item(part)
         else:
             break
+        if position is None:  # a tagged collection (`!x [a]`) keeps no item positions
+            break
+        line = position[0] + 1
+        node = node[part]
     return line
 
 

@@ -414,7 +414,13 @@ def _exclude_list(
     for key in ("devstack_local_conf", "test-config", "$TEMPEST_CONFIG", "container_ci"):
         driver = driver.get(key) if isinstance(driver, dict) else None  # any of them null
     driver = driver.get("compute_driver") if isinstance(driver, dict) else None
-    if driver and text != plugin_tests.exclude_list(driver):
+    if driver and not isinstance(driver, str):
+        return [*problems, where.problem(f"job {name}: compute_driver {driver!r}: not a name")]
+    try:
+        expected = plugin_tests.exclude_list(driver) if driver else text
+    except BadInput as exc:  # a driver the matrix has no row for
+        return [*problems, where.problem(f"job {name}: compute_driver {driver!r}: {exc}")]
+    if driver and text != expected:
         problems.append(
             Problem(
                 path,

@@ -633,3 +633,35 @@ def test_zuul_devstack_local_conf_null(workdir: Path, zuul_options: CheckOptions
     )
     path = write(workdir / "found" / "zuul.d" / "localconf.yaml", text.encode())
     check([path], zuul_options)
+
+
+def test_tagged_zuul_document_has_lines(workdir: Path, zuul_options: CheckOptions) -> None:
+    """`!0` before the stanzas: ruamel keeps no item positions for a tagged
+    sequence, and line_of subscripted None (TypeError)."""
+    path = write(workdir / "found" / "zuul.d" / "tagged.yaml", b"!0\n- job:\n    name: x\n- 7\n")
+    problems = [str(problem) for problem in check([path], zuul_options).problems]
+    assert f"{path}:1: a stanza is a mapping with one key (job, project, ...)" in problems
+
+
+@pytest.mark.parametrize(
+    "driver, message",
+    [("'0'", "compute_driver '0': "), ("true", "compute_driver True: not a name")],
+    ids=["unknown", "bool"],
+)
+def test_zuul_compute_driver_the_matrix_has_no_row_for(
+    workdir: Path, zuul_options: CheckOptions, driver: str, message: str
+) -> None:
+    """An unknown driver was the matrix's BadInput (naming capabilities.yaml,
+    not the job); a boolean one a TypeError."""
+    src = '{{ zuul.projects["opendev.org/openstack/container-ci"].src_dir }}'
+    text = (
+        "- job:\n    name: p\n    parent: devstack-tempest\n    vars:\n"
+        "      tempest_test_regex: '^tempest_plugin\\.tests'\n"
+        "      tempest_plugins: [container-ci]\n"
+        f"      tempest_exclude_list: '{src}/jobs/exclude/libvirt-lxc.txt'\n"
+        "      devstack_local_conf:\n        test-config:\n          $TEMPEST_CONFIG:\n"
+        f"            container_ci:\n              compute_driver: {driver}\n"
+    )
+    path = write(workdir / "found" / "zuul.d" / "driver.yaml", text.encode())
+    problems = [str(problem) for problem in check([path], zuul_options).problems]
+    assert any(p.startswith(f"{path}:7: job p: {message}") for p in problems), problems
