@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from keystoneauth1.exceptions import ClientException
 from openstack.exceptions import SDKException
@@ -53,6 +54,10 @@ DOMAIN_PREFIX = INSTANCE_NAME_TEMPLATE.split("%")[0]
 # LABEL_KIND=KIND: that package runs in the cloud's venv, not this one).
 DOCKER_SERVER_LABEL = "com.container-ci.kind=nova-docker-server"
 DOCKER_IMAGE_CACHE = "cci-nova-glance"  # driver.py's IMAGE_REPOSITORY
+# A server in BUILD that has not changed for this long after a heal is stuck:
+# a boot here takes seconds (an LXC spawn, a Docker one from a cached image).
+BUILD_QUIET = 60.0
+BUILD_SETTLE_LIMIT = 300.0  # the most a heal waits for builds that still move
 
 
 def _timed(say: Say) -> Say:
@@ -211,8 +216,11 @@ def _up(
             created += zun.register_images(bootstrap.admin_connection(layout, state), layout)
         if created:
             say(f"registered {', '.join(created)}")
-        if any(service.name == "nova-compute" for service in started):
+        restarted = [service.name for service in started]
+        if {"nova-api", "nova-compute"} <= set(restarted):
             _delete_leftover_servers(layout, say)
+        elif restarted:
+            _settle_builds(layout, state, restarted, say)
     except OSError as exc:  # a file or a program of the stack: one line, never a traceback
         raise CloudError(str(exc)) from exc
     except (SDKException, ClientException) as exc:  # an API of the cloud answered wrongly
@@ -233,13 +241,72 @@ def _zun_schema(layout: Layout, state: bootstrap.CloudState, say: Say) -> None:
 
 
 def _delete_leftover_servers(layout: Layout, say: Say) -> None:
-    """Servers found when Nova was just started here: `down` deletes every
-    server, so these are what a run left when the cloud stopped without it
-    (a crash, the machine restarted). Their domains are gone or stale; left,
+    """Servers found when the whole of Nova (its API and nova-compute) was
+    just started here: `down` deletes every server, so these are what a run
+    left when the cloud stopped without it (a crash, the machine restarted).
+    When only some services had died, `up` heals instead (`_settle_builds`)
+    and deletes nothing. Their domains are gone or stale; left,
     they would be the next run's surprise (a test that lists servers)."""
     deleted = delete_servers(layout)
     if deleted:
         say(f"deleted {deleted} server(s) left from before the cloud last stopped without `down`")
+
+
+def _settle_builds(
+    layout: Layout, state: bootstrap.CloudState, restarted: list[str], say: Say
+) -> None:
+    """After a heal (some services had died under a running cloud and were
+    started again here), no server may stay in BUILD for ever.
+
+    Nova settles most itself: a nova-compute started again sets the servers
+    it was building to ERROR (its init_host), and a build whose message
+    RabbitMQ lost is sent again when the services reconnect (measured:
+    ACTIVE). What it cannot settle stays in BUILD with no end: a build whose
+    database write died with MariaDB (measured: "scheduling" for good, its
+    placement allocation failed). So `up` watches the servers in BUILD, and
+    one whose task state and host have not changed for BUILD_QUIET seconds
+    is stuck (Nova's `updated` cannot tell: for a server not yet on a host
+    it reads "now"). A stuck server on a host is set to ERROR (an admin's
+    reset-state); one that never reached a host is deleted, since Nova's
+    reset-state fails on it (HTTP 500: it has no instance in a cell yet,
+    measured). Each is named in the output; ACTIVE and ERROR servers are
+    left alone."""
+    compute = bootstrap.admin_connection(layout, state).compute
+    began = time.monotonic()
+    seen: dict[str, tuple[object, object]] = {}
+    since: dict[str, float] = {}
+    building: list[Any] = []
+    stuck: list[Any] = []
+    while True:
+        now = time.monotonic()
+        try:
+            building = [s for s in compute.servers(all_projects=True) if s.status == "BUILD"]
+        except (SDKException, ClientException):
+            if now - began > BUILD_SETTLE_LIMIT:
+                raise
+            time.sleep(2)  # an API worker that restarts under us: ask again
+            continue
+        for server in building:
+            mark = (server.task_state, server.compute_host)
+            if seen.get(server.id) != mark:
+                seen[server.id], since[server.id] = mark, now
+        stuck = [server for server in building if now - since[server.id] >= BUILD_QUIET]
+        if len(stuck) == len(building) or now - began > BUILD_SETTLE_LIMIT:
+            break
+        time.sleep(2)
+    why = f"in BUILD with no change for {BUILD_QUIET:g}s after {', '.join(restarted)} started again"
+    for server in stuck:
+        where = f"{server.name} ({server.id}, task state {server.task_state})"
+        if server.compute_host:
+            compute.reset_server_state(server, "error")
+            say(f"{where}: {why}: set to ERROR")
+        else:
+            compute.delete_server(server)
+            compute.wait_for_delete(server, wait=120)
+            say(f"{where}: {why}, on no host yet (Nova cannot set it to ERROR): deleted")
+    moving = len(building) - len(stuck)
+    if moving:
+        say(f"{moving} server(s) still building after {BUILD_SETTLE_LIMIT:g}s, and moving on")
 
 
 def _ensure_running(layout: Layout, service: Service, say: Say) -> bool:
@@ -469,8 +536,13 @@ def delete_servers(layout: Layout, timeout: float = 120) -> int:
 
 
 def _remove_domains() -> list[str]:
-    """Domains Nova named after our template and left behind (e.g. after a crash)."""
+    """Domains Nova named after our template and left behind (e.g. after a
+    crash), then what libvirt 9.0 leaves in its runtime dir of every domain
+    that stopped (empty <name>.dev/.devpts/.fuse dirs, the .sock): Nova's
+    domains, never removed, had left 2,669 of them there (measured)."""
     import libvirt
+
+    from container_ci.targets.libvirt_lxc import remove_runtime_leftovers
 
     removed: list[str] = []
     try:
@@ -484,9 +556,19 @@ def _remove_domains() -> list[str]:
                     domain.destroy()
                 domain.undefine()
                 removed.append(domain.name())
+        existing = {domain.name() for domain in conn.listAllDomains(0)}
     finally:
         conn.close()
+    for name in runtime_leftovers() - existing:
+        remove_runtime_leftovers(name)
     return removed
+
+
+def runtime_leftovers() -> set[str]:
+    """Names of Nova's domains with something in libvirt's LXC runtime dir."""
+    from container_ci.targets.libvirt_lxc import RUNTIME_DIR
+
+    return {path.name.rsplit(".", 1)[0] for path in RUNTIME_DIR.glob(f"{DOMAIN_PREFIX}*")}
 
 
 def docker_servers() -> list[str]:

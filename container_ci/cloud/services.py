@@ -132,6 +132,12 @@ def _rabbitmq_env(layout: Layout) -> dict[str, str]:
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(layout.config_dir("rabbitmq") / "enabled_plugins"),
         "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"),
         "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        # rabbitmq-server then execs the Erlang VM (as under systemd) instead
+        # of waiting on it as a child: the pid recorded is the broker's own.
+        # A SIGKILL of the recorded shell had left the broker running,
+        # unrecorded, on its port, and the next `up` refused to start
+        # it again (measured); the VM stops cleanly on SIGTERM itself.
+        "RUNNING_UNDER_SYSTEMD": "true",
     }
 
 

@@ -74,6 +74,24 @@ def translated_errors(what: str) -> Iterator[None]:
         raise InfrastructureError(f"docker: {what}: {exc}") from exc
 
 
+STREAM_STDOUT, STREAM_STDERR = 1, 2  # the Engine's multiplexed stream's frame types
+
+
+def demultiplex(raw: bytes) -> tuple[bytes, bytes]:
+    """stdout and stderr from the Engine's multiplexed stream (no TTY):
+    frames of an 8-byte header (the stream's type, three zero bytes, the
+    payload's length as a big-endian 32-bit integer) and the payload. A
+    torn last frame keeps what arrived of it."""
+    out = {STREAM_STDOUT: bytearray(), STREAM_STDERR: bytearray()}
+    offset = 0
+    while offset + 8 <= len(raw):
+        kind, size = raw[offset], int.from_bytes(raw[offset + 4 : offset + 8], "big")
+        payload = raw[offset + 8 : offset + 8 + size]
+        out.get(kind, out[STREAM_STDOUT]).extend(payload)
+        offset += 8 + size
+    return bytes(out[STREAM_STDOUT]), bytes(out[STREAM_STDERR])
+
+
 def _daemon_gone(exc: docker.errors.APIError) -> bool:
     text = str(exc.explanation or "").lower()
     return "connection" in text or "shutting down" in text
@@ -219,17 +237,33 @@ class DockerTarget(Target):
             return container.logs(stdout=True, stderr=True).decode(errors="replace")
 
     def exec(self, instance: Instance, argv: list[str], timeout: float) -> ExecResult:
+        """The Engine API's exec, its output read as the HTTP body.
+
+        Not docker-py's exec_run: its exec_start reads the hijacked stream
+        from the raw socket under http.client's buffered reader, so output
+        that arrived in the same read as the response headers is lost (an
+        exit 0 with no output; docker-py issue 3332, open). bench/chaos met
+        it under load: `cat /etc/cci-image` in a just-booted container
+        answered '' (1 run in 26). Started without the Upgrade headers, the
+        Engine answers 200 with the raw stream as the body and closes the
+        connection at its end, and requests reads all of it, buffer
+        included. The step's deadline bounds the call (runner.timeouts)."""
         container = self._container(instance)
+        api = self.client.api
         with translated_errors(f"exec in {instance.name}"):
-            result = container.exec_run(argv, demux=True)
-        # demux=True: output is a (stdout, stderr) tuple, each bytes or None (the
-        # stubs type only the undemuxed bytes | Iterator[bytes]).
-        output = result.output
-        stdout, stderr = output if isinstance(output, tuple) else (b"", b"")
+            exec_id = api.exec_create(container.id, argv, stdout=True, stderr=True)["Id"]
+            url = f"{api.base_url}/v{api.api_version}/exec/{exec_id}/start"
+            response = api.post(url, json={"Detach": False, "Tty": False})
+            try:
+                response.raise_for_status()
+            except requests.exceptions.HTTPError as exc:
+                raise docker.errors.create_api_error_from_http_exception(exc) from exc
+            stdout, stderr = demultiplex(response.content)
+            exit_code = api.exec_inspect(exec_id)["ExitCode"]
         return ExecResult(
-            exit_code=result.exit_code if result.exit_code is not None else -1,
-            stdout=(stdout or b"").decode(errors="replace"),
-            stderr=(stderr or b"").decode(errors="replace"),
+            exit_code=exit_code if exit_code is not None else -1,
+            stdout=stdout.decode(errors="replace"),
+            stderr=stderr.decode(errors="replace"),
         )
 
     def reboot(self, instance: Instance) -> None:

@@ -46,6 +46,8 @@ INSTANCE_META = "instance.json"
 EMULATOR = "/usr/lib/libvirt/libvirt_lxc"
 RUNTIME_DIR = Path("/run/libvirt/lxc")
 INIT_PID_GRACE = 1.0  # seconds libvirt may take to learn a new domain's init pid
+# What nsenter says when fork fails in a PID namespace whose init has exited.
+NAMESPACE_INIT_GONE = b"fork failed: Cannot allocate memory"
 NSENTER_FLAGS = {
     "mnt": "--mount",
     "uts": "--uts",
@@ -91,10 +93,17 @@ def domain_xml(name: str, instance_id: str, rootfs: Path, labels: dict[str, str]
 
 
 def parse_labels(metadata_xml: str) -> dict[str, str]:
+    """The labels of our metadata element as `virDomainGetMetadata` returns
+    it: libvirt 9.0 gives it back without its namespace (`<instance><label
+    .../>`), though the domain XML keeps the prefix. Matching the namespaced
+    name only found nothing, so `sweep` missed every domain whose instance
+    dir was gone (bench/chaos, a run killed mid-boot with its data dir
+    removed). The element was asked for by namespace, so it is ours."""
     root = ET.fromstring(metadata_xml)
     return {
         element.get("name", ""): element.get("value", "")
-        for element in root.iter(f"{{{METADATA_NS}}}label")
+        for element in root.iter()
+        if element.tag in ("label", f"{{{METADATA_NS}}}label")
     }
 
 
@@ -260,10 +269,40 @@ class LibvirtLxcTarget(Target):
 
     def exec(self, instance: Instance, argv: list[str], timeout: float) -> ExecResult:
         """Run argv in the domain's namespaces with nsenter (keeps the exit code,
-        which `virsh lxc-enter-namespace` loses)."""
+        which `virsh lxc-enter-namespace` loses).
+
+        bench/chaos found (1 run in 100, two runs at once, the exec right
+        after a rebuild's new boot) nsenter failing with "fork failed:
+        Cannot allocate memory": what fork answers in a PID namespace whose
+        init has exited, i.e. the namespaces of the domain's previous boot.
+        nsenter fails so before it runs argv, so it is run again, in the
+        namespaces of the init the domain's controller runs now."""
         domain = self._domain(instance.name)
-        with self._errors(f"exec in {instance.name}"):
-            fds = self._open_namespaces(domain, instance.name)
+        deadline = time.monotonic() + INIT_PID_GRACE
+        from_controller = False
+        while True:
+            completed = self._nsenter(domain, instance.name, argv, timeout, from_controller)
+            stale = completed.returncode == 1 and NAMESPACE_INIT_GONE in completed.stderr
+            if not stale or time.monotonic() > deadline:
+                break
+            from_controller = True
+            time.sleep(0.05)
+        return ExecResult(
+            exit_code=completed.returncode,
+            stdout=completed.stdout.decode(errors="replace"),
+            stderr=completed.stderr.decode(errors="replace"),
+        )
+
+    def _nsenter(
+        self,
+        domain: libvirt.virDomain,
+        name: str,
+        argv: list[str],
+        timeout: float,
+        from_controller: bool,
+    ) -> subprocess.CompletedProcess[bytes]:
+        with self._errors(f"exec in {name}"):
+            fds = self._open_namespaces(domain, name, from_controller)
         try:
             own_user_ns = os.readlink("/proc/self/ns/user")
             options = []
@@ -275,7 +314,7 @@ class LibvirtLxcTarget(Target):
                 if kind in NSENTER_FLAGS:
                     options.append(f"{NSENTER_FLAGS[kind]}=/proc/self/fd/{fd}")
             try:
-                completed = subprocess.run(
+                return subprocess.run(
                     ["nsenter", *options, "--", *argv],
                     pass_fds=fds,
                     env={"PATH": "/bin:/sbin:/usr/bin:/usr/sbin", "HOME": "/root"},
@@ -284,26 +323,23 @@ class LibvirtLxcTarget(Target):
                     check=False,
                 )
             except subprocess.TimeoutExpired as exc:
-                raise StepTimeout(
-                    f"exec {argv!r} in {instance.name} ran over {timeout:g}s"
-                ) from exc
+                raise StepTimeout(f"exec {argv!r} in {name} ran over {timeout:g}s") from exc
         finally:
             for fd in fds:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        return ExecResult(
-            exit_code=completed.returncode,
-            stdout=completed.stdout.decode(errors="replace"),
-            stderr=completed.stderr.decode(errors="replace"),
-        )
 
-    def _open_namespaces(self, domain: libvirt.virDomain, name: str) -> list[int]:
+    def _open_namespaces(
+        self, domain: libvirt.virDomain, name: str, from_controller: bool = False
+    ) -> list[int]:
         """The domain's namespace fds, from libvirt. libvirt 9.0 can lose the
         controller's "init started" message when several domains start at once;
         the domain then runs but libvirt answers "Init pid is not yet available"
-        forever. After a short grace, find init ourselves (see `_init_pid`)."""
+        forever. After a short grace (at once `from_controller`), find init
+        ourselves (see `_init_pid`)."""
         deadline = time.monotonic() + INIT_PID_GRACE
-        while True:
+        unknown: libvirt.libvirtError | None = None
+        while not from_controller:
             try:
                 fds: list[int] = libvirt_lxc.lxcOpenNamespace(domain, 0)
                 return fds
@@ -311,15 +347,17 @@ class LibvirtLxcTarget(Target):
                 if not _init_pid_unknown(exc):
                     raise
                 if time.monotonic() > deadline:
-                    pid = _init_pid(name)
-                    if pid is None:
-                        raise
-                    return [
-                        os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)
-                        for kind in NSENTER_FLAGS
-                        if os.path.exists(f"/proc/{pid}/ns/{kind}")
-                    ]
+                    unknown = exc
+                    break
             time.sleep(0.02)
+        pid = _init_pid(name)
+        if pid is None:
+            raise unknown or libvirt.libvirtError(f"no init of {name} under its controller")
+        return [
+            os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)
+            for kind in NSENTER_FLAGS
+            if os.path.exists(f"/proc/{pid}/ns/{kind}")
+        ]
 
     def reboot(self, instance: Instance) -> None:
         # flags=0 would use /dev/initctl, which busybox init lacks: libvirt then sends nothing.
@@ -423,7 +461,7 @@ class LibvirtLxcTarget(Target):
         if capture is not None:
             capture.stop()
         shutil.rmtree(self._instance_dir(name), ignore_errors=True)
-        _remove_runtime_leftovers(name)
+        remove_runtime_leftovers(name)
 
     def _kill(self, domain: libvirt.virDomain) -> None:
         """Stop a domain now. SIGKILL to its init first: `destroy` alone sends
@@ -481,7 +519,7 @@ class LibvirtLxcTarget(Target):
         with self._errors("sweep runtime leftovers"):
             existing = {domain.name() for domain in self.conn.listAllDomains(0)}
         for name in leftovers - existing:
-            _remove_runtime_leftovers(name)
+            remove_runtime_leftovers(name)
         return removed
 
     def remove(self, resource: OwnedResource) -> None:
@@ -506,7 +544,7 @@ def _init_pid(name: str) -> int | None:
     return int(children[0]) if children else None
 
 
-def _remove_runtime_leftovers(name: str) -> None:
+def remove_runtime_leftovers(name: str) -> None:
     """libvirt 9.0 leaves empty <name>.dev/.devpts/.fuse dirs (and sometimes the
     .sock) in its runtime dir after a domain stops; remove ours once it is gone."""
     for suffix in (".dev", ".devpts", ".fuse"):

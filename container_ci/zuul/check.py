@@ -351,6 +351,9 @@ def _plugin_regexes(config: ZuulConfig, root: Path | None) -> list[Problem]:
             except re.error as exc:
                 problems.append(location.problem(f"job {name}: {var} does not compile: {exc}"))
                 continue
+            except plugin_tests.RegexTooSlow as exc:
+                problems.append(location.problem(f"job {name}: {var} {exc}"))
+                continue
             if not found:
                 problems.append(
                     location.problem(
@@ -407,6 +410,9 @@ def _exclude_list(
             found = plugin_tests.matches(regex, tests)
         except re.error as exc:
             problems.append(Problem(path, number, f"exclude entry does not compile: {exc}"))
+            continue
+        except plugin_tests.RegexTooSlow as exc:
+            problems.append(Problem(path, number, f"exclude entry {regex!r} {exc}"))
             continue
         if not found:
             problems.append(Problem(path, number, f"exclude entry {regex!r} matches no test"))

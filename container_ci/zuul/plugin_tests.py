@@ -13,7 +13,10 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import regex
 
 from container_ci.errors import BadInput
 from container_ci.repository import Repository
@@ -103,9 +106,42 @@ def exclude_entries(text: str) -> list[tuple[int, str]]:
     return entries
 
 
-def matches(regex: str, tests: tuple[str, ...]) -> list[str]:
-    pattern = re.compile(regex)
-    return [test for test in tests if pattern.search(test)]
+# How long one regex of a job (or one exclude entry) may take against every
+# test id. The regexes come from changes under review: a pattern that
+# backtracks catastrophically (`^(\w+\.?)+$!` ran over 30 s under `re` on
+# one id) must not hold the check, or the node that runs it, hostage.
+MATCH_SECONDS = 2.0
+
+
+class RegexTooSlow(ValueError):
+    """A regex did not finish matching within MATCH_SECONDS."""
+
+
+def matches(regex_text: str, tests: tuple[str, ...], seconds: float = MATCH_SECONDS) -> list[str]:
+    """The tests `regex_text` finds, as stestr would search them.
+
+    It must compile under `re` (stestr's engine: re.error otherwise). The
+    search runs on the `regex` module, whose version-0 syntax is `re`'s and
+    which can be stopped: RegexTooSlow past `seconds` for all the tests
+    together, never a hang. A pattern `regex` itself cannot take is refused
+    the same way, as one that cannot be checked within the bound."""
+    re.compile(regex_text)
+    try:
+        pattern = regex.compile(regex_text, flags=regex.VERSION0)
+    except regex.error as exc:
+        raise RegexTooSlow(f"cannot be matched within a bound ({exc})") from exc
+    deadline = time.monotonic() + seconds
+    found = []
+    for test in tests:
+        try:
+            if pattern.search(test, timeout=max(deadline - time.monotonic(), 0.001)):
+                found.append(test)
+        except TimeoutError as exc:
+            raise RegexTooSlow(
+                f"takes over {seconds:g} s to match {len(tests)} test ids "
+                "(catastrophic backtracking?)"
+            ) from exc
+    return found
 
 
 def write_exclude_list(repository: Repository, driver: str) -> Path:

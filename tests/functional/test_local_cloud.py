@@ -18,20 +18,22 @@ import csv
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import libvirt
 import pytest
 
-from container_ci.cloud import lifecycle, network, processes, zun
+from container_ci.cloud import bootstrap, lifecycle, network, processes, zun
 from container_ci.cloud.layout import CLOUD_NAME, Layout
 from container_ci.cloud.services import SERVICES, second_docker_exec_root, services_of
 from tests.functional.backends import sharing_backends
-from tests.helpers import run_cli
+from tests.helpers import REPO, cli_argv, run_cli
 
 pytestmark = [pytest.mark.xdist_group("local-cloud"), pytest.mark.functional]
 BASE = services_of(frozenset())  # the cloud without --with
@@ -102,6 +104,7 @@ def leftovers(layout: Layout) -> dict[str, list]:
         "ovsdb_socket": [str(network.OVSDB_SOCKET)] if network.OVSDB_SOCKET.exists() else [],
         "loops": lifecycle.loop_devices(layout),
         "domains": nova_domains(),
+        "libvirt runtime dir": sorted(lifecycle.runtime_leftovers()),
         "docker servers": lifecycle.docker_servers() + lifecycle.docker_server_images(),
         "container service": zun_leftovers(layout),
     }
@@ -109,7 +112,8 @@ def leftovers(layout: Layout) -> dict[str, list]:
 
 NOTHING = {
     "services": [], "strays": [], "devices": [], "namespaces": [], "ovsdb_socket": [],
-    "loops": [], "domains": [], "docker servers": [], "container service": [],
+    "loops": [], "domains": [], "libvirt runtime dir": [], "docker servers": [],
+    "container service": [],
 }  # fmt: skip
 
 
@@ -335,6 +339,71 @@ def test_up_deletes_the_servers_a_crash_left(local_cloud: Layout):
     assert server_ids(local_cloud) == set()
 
 
+@pytest.mark.parametrize(
+    ("victim", "moment"),
+    [
+        ("nova-compute", "spawning"),  # Nova's init_host sets the build to ERROR
+        ("rabbitmq", "scheduling"),  # the build's messages are sent again: ACTIVE
+        ("mariadb", "scheduling"),  # its database write lost: stuck, so `up` settles it
+    ],
+)
+def test_up_heals_a_service_killed_during_a_boot(local_cloud: Layout, victim: str, moment: str):
+    """SIGKILL of one service while a server boots (at the given task
+    state), then `cloud up`: the service is started again, the server ends
+    ACTIVE or ERROR, or (never scheduled, which Nova cannot set to ERROR)
+    is deleted by `up`, which names it; never BUILD. Then the cloud boots a
+    server again."""
+    state = bootstrap.CloudState.load_or_create(local_cloud)
+    compute = bootstrap.admin_connection(local_cloud, state).compute
+    name = f"cci-test-heal-{victim}"
+    ids = {
+        item: openstack(local_cloud, kind, "show", item, "-f", "value", "-c", "id").stdout.strip()
+        for kind, item in (("image", "cci-guest-base"), ("flavor", "cci.tiny"),
+                           ("network", network.NETWORK))
+    }  # fmt: skip
+    server = compute.create_server(
+        name=name, image_id=ids["cci-guest-base"], flavor_id=ids["cci.tiny"],
+        networks=[{"uuid": ids[network.NETWORK]}],
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        current = compute.get_server(server.id)
+        if current.task_state == moment or current.status != "BUILD":
+            break
+        time.sleep(0.02)
+    assert current.status == "BUILD", f"the boot ended before {moment}: {current.status}"
+    pid = processes.read_pid(local_cloud.pidfile(victim))
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    up = run_cli("cloud", "up", timeout=900)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    assert f"{victim}: started" in up.stdout, up.stdout
+    compute = bootstrap.admin_connection(local_cloud, state).compute
+    deadline = time.monotonic() + 300
+    status = "BUILD"
+    while time.monotonic() < deadline:
+        found = compute.find_server(server.id, ignore_missing=True, all_projects=True)
+        status = found.status if found is not None else "deleted"
+        if status != "BUILD" and (found is None or found.task_state is None):
+            break
+        time.sleep(1)
+    assert status in ("ACTIVE", "ERROR", "deleted"), (status, up.stdout[-3000:])
+    if status == "deleted":
+        assert f"{name} ({server.id}, task state" in up.stdout and ": deleted" in up.stdout
+    again = openstack(
+        local_cloud, "server", "create", "--image", "cci-guest-base", "--flavor", "cci.tiny",
+        "--network", network.NETWORK, "--wait", f"{name}-after",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert (
+        json.loads(openstack(local_cloud, "server", "show", f"{name}-after", "-f", "json").stdout)[
+            "status"
+        ]
+        == "ACTIVE"
+    )
+    assert lifecycle.delete_servers(local_cloud) >= 1
+
+
 def test_the_container_service_needs_a_docker_engine_and_says_so(
     local_cloud: Layout, tmp_path: Path
 ):
@@ -420,6 +489,39 @@ def test_up_refuses_an_ovs_it_did_not_start_and_leaves_nothing(local_cloud: Layo
     assert up.stderr.strip().count("\n") == 0, up.stderr
     assert "an Open vSwitch this cloud did not start" in up.stderr
     assert "stopping what this `up` started" in up.stdout
+    assert leftovers(local_cloud) == NOTHING
+
+
+def test_down_after_a_sigkilled_up_leaves_nothing(local_cloud: Layout):
+    """`cloud up` SIGKILLed half-way (MariaDB, RabbitMQ, Open vSwitch and its
+    bridges, the APIs and nova-conductor started, the agents and
+    nova-compute not yet; no chance to stop what it started): `cloud down`
+    finds what it left by pid file, and by command line what it spawned
+    without one, and nothing remains."""
+    assert running(local_cloud) == [], "the previous tests took the cloud down"
+    up = subprocess.Popen(
+        cli_argv("cloud", "up"),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines = []
+    try:
+        assert up.stdout is not None
+        for line in up.stdout:
+            lines.append(line)
+            if "nova-conductor: started" in line:  # half-way through the services
+                break
+    finally:
+        up.kill()
+        up.wait(timeout=60)
+    assert up.returncode == -9, "".join(lines)[-3000:]
+    assert any("nova-conductor: started" in line for line in lines), "".join(lines)[-3000:]
+    assert running(local_cloud), "the SIGKILLed up left nothing running: nothing was tested"
+    down = run_cli("cloud", "down", timeout=900)
+    assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
     assert leftovers(local_cloud) == NOTHING
 
 

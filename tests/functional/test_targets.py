@@ -3,6 +3,7 @@ typed errors, labels, identity, console across reboots, sweeping."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -95,3 +96,31 @@ def test_sweep_by_run_id_removes_instances_and_snapshots(target: Target, run_id:
     assert [r for r in target.list_owned() if r.run_id == run_id] == []
     with pytest.raises(ImageNotFound):
         target.create(naming.resource_name(run_id, "contract", "vm2"), image, "contract")
+
+
+def test_a_domain_whose_files_are_gone_is_still_found_by_its_labels(run_id: str):
+    """The run's data dir removed under a running domain (bench/chaos: a
+    bench stopped mid-run takes its data dir with it): the domain is found
+    by the labels libvirt keeps in its metadata alone, and swept. libvirt
+    9.0 hands that metadata back without its namespace; matching only the
+    namespaced name had found no domain at all this way."""
+    import shutil
+
+    from container_ci.targets.libvirt_lxc import LibvirtLxcTarget
+
+    target = target_factory("libvirt-lxc")(Owner.current(run_id))
+    assert isinstance(target, LibvirtLxcTarget)
+    target.connect()
+    try:
+        name = naming.resource_name(run_id, "contract", "orphan")
+        instance = target.create(name, target.resolve_image("base"), "contract")
+        target.wait_for_state(instance, InstanceState.ACTIVE, 30)
+        shutil.rmtree(target.instances_dir / name)
+        [resource] = [r for r in target.list_owned() if r.run_id == run_id]
+        assert (resource.name, resource.kind) == (name, "instance")
+        assert resource.owner is not None and resource.owner.pid == os.getpid()
+        assert [r.name for r in target.sweep(run_id=run_id)] == [name]
+        assert name not in {domain.name() for domain in target.conn.listAllDomains(0)}
+    finally:
+        target.sweep(run_id=run_id)
+        target.close()

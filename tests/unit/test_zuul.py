@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from container_ci.zuul import plugin_tests
 from container_ci.zuul.check import CheckOptions, UpstreamNames, check, effective_vars
 from container_ci.zuul.config import load_config
 from tests.helpers import REPO, run_cli
@@ -107,6 +108,14 @@ def line_of(path: Path, text: str) -> int:
             r"((api",
             "tempest_test_regex does not compile",
         ),
+        (  # ran over 30 s under `re` (found by bench/fuzz): now answered at once
+            "jobs.yaml",
+            r"tempest_test_regex: '^tempest_plugin\.tests\.(api\.container_service"
+            r"|scenario\.test_container)'",
+            r"tempest_test_regex: '^(\w+\.?)+$!'",
+            r"'^(\w+",
+            "matches none of the plugin's",
+        ),
         (
             "project.yaml",
             "    gate:\n      jobs:\n        - container-ci-tox-py3\n",
@@ -147,6 +156,22 @@ def test_an_exclude_entry_matching_nothing_and_a_stale_list(tmp_path):
     assert f"{exclude}:1: out of date with the capability matrix for libvirt-lxc" in " ".join(
         messages
     )
+
+
+def test_an_exclude_entry_that_backtracks_for_ever_is_stopped_at_its_line(tmp_path):
+    """An exclude entry from a change under review that the matcher cannot
+    finish (exponential backtracking on every test id) is reported at its
+    line once its time bound is spent, instead of holding the check."""
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO / "zuul.d", repo / "zuul.d")
+    shutil.copytree(REPO / "jobs", repo / "jobs")
+    exclude = repo / "jobs" / "exclude" / "libvirt-lxc.txt"
+    exclude.write_text(exclude.read_text() + "^(\\w+?\\.?)+?(?<=x)$\n")
+    result = check([repo / "zuul.d"], CheckOptions(upstream=UpstreamNames.shipped(), root=repo))
+    last = len(exclude.read_text().splitlines())
+    slow = [str(p) for p in result.problems if "catastrophic backtracking" in str(p)]
+    assert slow and slow[0].startswith(f"{exclude}:{last}: exclude entry "), slow
+    assert f"over {plugin_tests.MATCH_SECONDS:g} s" in slow[0]
 
 
 def test_malformed_yaml_names_file_and_line(broken):
