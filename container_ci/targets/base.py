@@ -15,7 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from container_ci import naming
-from container_ci.errors import StepTimeout, Unsupported
+from container_ci.errors import (
+    ContainerCIError,
+    ExpectationFailed,
+    InfrastructureError,
+    StepTimeout,
+    Unsupported,
+)
 from container_ci.naming import Owner
 from container_ci.provision.rootfs import VARIANTS, image_ref
 
@@ -268,8 +274,29 @@ class Target(abc.ABC):
         return chosen
 
     def sweep(self, run_id: str | None = None, include_live: bool = False) -> list[OwnedResource]:
-        """Remove what `select_for_sweep` chooses; return it."""
-        chosen = self.select_for_sweep(run_id, include_live)
-        for resource in chosen:
-            self.remove(resource)
-        return chosen
+        """Remove what `select_for_sweep` chooses; return it.
+
+        One resource that cannot be removed does not keep the others: each
+        is tried, then the first failure is raised, saying how many others
+        failed and how many went (bench/chaos: one image no call could name
+        had left every later run's rootfs dirs in place)."""
+        removed: list[OwnedResource] = []
+        failures: list[ContainerCIError] = []
+        for resource in self.select_for_sweep(run_id, include_live):
+            try:
+                self.remove(resource)
+            except ContainerCIError as exc:
+                failures.append(exc)
+            else:
+                removed.append(resource)
+        if len(failures) == 1 and not removed:
+            raise failures[0]
+        if failures:
+            kind = (
+                InfrastructureError
+                if any(isinstance(exc, InfrastructureError) for exc in failures)
+                else ExpectationFailed
+            )
+            others = f"; {len(failures) - 1} other(s) not removed" if len(failures) > 1 else ""
+            raise kind(f"{failures[0]}{others}; {len(removed)} removed") from failures[0]
+        return removed

@@ -338,7 +338,12 @@ class DockerTarget(Target):
                 )
             image_filter = {"label": [owned_label, f"{naming.LABEL_KIND}={naming.KIND_IMAGE}"]}
             for entry in self.client.api.images(filters=image_filter):
-                for tag in entry.get("RepoTags") or [entry["Id"]]:
+                # An image that lost its tag (a snapshot whose tag went while
+                # a container still used it) is listed as "<none>:<none>",
+                # which no call takes: it goes by its id. That name had made
+                # every later sweep fail (bench/chaos).
+                tags = [tag for tag in entry.get("RepoTags") or [] if tag != "<none>:<none>"]
+                for tag in tags or [entry["Id"]]:
                     found.append(
                         OwnedResource.from_labels(naming.KIND_IMAGE, tag, entry.get("Labels") or {})
                     )

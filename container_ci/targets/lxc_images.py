@@ -62,10 +62,13 @@ class LxcImageStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.parent / f".staging-{path.name}-{uuid.uuid4().hex[:8]}"
         try:
+            # Labels first: a copy SIGKILLed half-way is then the sweep's to
+            # find and judge by its owner (`interrupted`), like any image.
+            staging.mkdir()
+            (staging / META_NAME).write_text(json.dumps(labels, indent=2, sort_keys=True))
             shutil.copytree(
                 source_rootfs, staging / "rootfs", symlinks=True, ignore=runtime_special_files
             )
-            (staging / META_NAME).write_text(json.dumps(labels, indent=2, sort_keys=True))
             if path.exists():
                 self.delete(ref)
             os.rename(staging, path)
@@ -82,12 +85,21 @@ class LxcImageStore:
             shutil.rmtree(trash, ignore_errors=True)
 
     def images(self) -> Iterator[StoredImage]:
+        yield from self._stored(interrupted=False)
+
+    def interrupted(self) -> Iterator[StoredImage]:
+        """Staging and trash dirs an add or delete killed half-way left
+        (bench/chaos: a SIGKILL during a snapshot's copy), as images whose
+        ref names the dir: `delete` takes them like any other."""
+        yield from self._stored(interrupted=True)
+
+    def _stored(self, interrupted: bool) -> Iterator[StoredImage]:
         if not self.root.is_dir():
             return
         for meta in sorted(self.root.glob(f"*/*/{META_NAME}")):
             path = meta.parent
-            if path.name.startswith("."):
-                continue  # a staging or trash dir of an interrupted add/delete
+            if path.name.startswith(".") != interrupted:
+                continue  # a staging or trash dir of an interrupted add/delete, or not
             ref = f"{path.parent.name}:{path.name}"
             try:
                 labels = json.loads(meta.read_text())

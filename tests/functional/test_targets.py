@@ -124,3 +124,35 @@ def test_a_domain_whose_files_are_gone_is_still_found_by_its_labels(run_id: str)
     finally:
         target.sweep(run_id=run_id)
         target.close()
+
+
+def test_an_image_that_lost_its_tag_is_swept_by_its_id(run_id: str):
+    """A snapshot image whose tag went while a container still used it (a
+    forced remove only untags it then) is listed as "<none>:<none>", which
+    no call takes: the sweep removes it by its id, and the container with
+    it (bench/chaos: that name made every later sweep exit 3, leaving
+    the rest in place)."""
+    from container_ci.targets.docker import DockerTarget
+
+    target = target_factory("docker")(Owner.current(run_id))
+    assert isinstance(target, DockerTarget)
+    target.connect()
+    try:
+        source = target.create(
+            naming.resource_name(run_id, "contract", "source"), target.resolve_image("base"),
+            "contract",
+        )  # fmt: skip
+        target.wait_for_state(source, InstanceState.ACTIVE, 30)
+        image = target.snapshot(source, "snap")
+        copy = target.create(naming.resource_name(run_id, "contract", "copy"), image, "contract")
+        target.client.images.remove(image, force=True)  # untagged: the copy uses it
+        owned = [r for r in target.list_owned() if r.run_id == run_id]
+        assert sorted(r.kind for r in owned) == ["image", "instance", "instance"], owned
+        assert all("<none>" not in r.name for r in owned), owned
+        removed = target.sweep(run_id=run_id)
+        assert sorted(r.kind for r in removed) == ["image", "instance", "instance"]
+        assert [r for r in target.list_owned() if r.run_id == run_id] == []
+        assert copy.name not in {c.name for c in target.client.containers.list(all=True)}
+    finally:
+        target.sweep(run_id=run_id)
+        target.close()
