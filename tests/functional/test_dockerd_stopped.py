@@ -15,6 +15,10 @@ from tests.functional.backends import owned, start_slow_run
 from tests.helpers import run_cli
 
 
+# In the local cloud's group, on the worker that holds the shared lock for a
+# whole cloud module (15 minutes and more): on the other worker its exclusive
+# lock waited behind such a module past pytest's timeout (measured).
+@pytest.mark.xdist_group("local-cloud")
 @pytest.mark.exclusive
 def test_dockerd_stopped_mid_run(tmp_path: Path, run_id: str):
     if daemons.managed_pid("dockerd") is None:
