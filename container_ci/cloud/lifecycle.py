@@ -566,9 +566,9 @@ def _remove_domains() -> list[str]:
 
 def runtime_leftovers() -> set[str]:
     """Names of Nova's domains with something in libvirt's LXC runtime dir."""
-    from container_ci.targets.libvirt_lxc import RUNTIME_DIR
+    from container_ci.targets.libvirt_lxc import runtime_leftover_names
 
-    return {path.name.rsplit(".", 1)[0] for path in RUNTIME_DIR.glob(f"{DOMAIN_PREFIX}*")}
+    return runtime_leftover_names(DOMAIN_PREFIX)
 
 
 def docker_servers() -> list[str]:

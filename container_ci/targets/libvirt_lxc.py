@@ -541,7 +541,7 @@ class LibvirtLxcTarget(Target):
         removed = super().sweep(run_id, include_live)
         # Files first, domains second: a domain starting meanwhile was defined
         # before its files appeared, so it is in `existing`.
-        leftovers = {path.name.rsplit(".", 1)[0] for path in RUNTIME_DIR.glob(f"{naming.PREFIX}*")}
+        leftovers = runtime_leftover_names(naming.PREFIX)
         with self._errors("sweep runtime leftovers"):
             existing = {domain.name() for domain in self.conn.listAllDomains(0)}
         for name in leftovers - existing:
@@ -568,6 +568,12 @@ def _init_pid(name: str) -> int | None:
     except (OSError, ValueError):
         return None
     return int(children[0]) if children else None
+
+
+def runtime_leftover_names(prefix: str) -> set[str]:
+    """Names of domains (ours, or Nova's by its template) with something in
+    libvirt's LXC runtime dir."""
+    return {path.name.rsplit(".", 1)[0] for path in RUNTIME_DIR.glob(f"{prefix}*")}
 
 
 def remove_runtime_leftovers(name: str) -> None:

@@ -142,15 +142,23 @@ def test_each_problem_is_reported_at_its_line(broken, name, old, new, marker, me
     assert any(line.startswith(expected) and message in line for line in out), out
 
 
-def test_an_exclude_entry_matching_nothing_and_a_stale_list(tmp_path):
+def check_with_exclude_entry(tmp_path: Path, entry: str) -> tuple[Path, int, list[str]]:
+    """`zuul check` of a copy of the repository whose libvirt-lxc exclude
+    list ends with `entry`: the list, the entry's line, the problems."""
     repo = tmp_path / "repo"
     shutil.copytree(REPO / "zuul.d", repo / "zuul.d")
     shutil.copytree(REPO / "jobs", repo / "jobs")
     exclude = repo / "jobs" / "exclude" / "libvirt-lxc.txt"
-    exclude.write_text(exclude.read_text() + "^tempest_plugin\\.tests\\.no_such_test\n")
+    exclude.write_text(exclude.read_text() + entry + "\n")
     result = check([repo / "zuul.d"], CheckOptions(upstream=UpstreamNames.shipped(), root=repo))
-    messages = [str(p) for p in result.problems]
     last = len(exclude.read_text().splitlines())
+    return exclude, last, [str(problem) for problem in result.problems]
+
+
+def test_an_exclude_entry_matching_nothing_and_a_stale_list(tmp_path):
+    exclude, last, messages = check_with_exclude_entry(
+        tmp_path, "^tempest_plugin\\.tests\\.no_such_test"
+    )
     entry = "'^tempest_plugin\\\\.tests\\\\.no_such_test'"
     assert f"{exclude}:{last}: exclude entry {entry} matches no test" in messages
     assert f"{exclude}:1: out of date with the capability matrix for libvirt-lxc" in " ".join(
@@ -162,14 +170,8 @@ def test_an_exclude_entry_that_backtracks_for_ever_is_stopped_at_its_line(tmp_pa
     """An exclude entry from a change under review that the matcher cannot
     finish (exponential backtracking on every test id) is reported at its
     line once its time bound is spent, instead of holding the check."""
-    repo = tmp_path / "repo"
-    shutil.copytree(REPO / "zuul.d", repo / "zuul.d")
-    shutil.copytree(REPO / "jobs", repo / "jobs")
-    exclude = repo / "jobs" / "exclude" / "libvirt-lxc.txt"
-    exclude.write_text(exclude.read_text() + "^(\\w+?\\.?)+?(?<=x)$\n")
-    result = check([repo / "zuul.d"], CheckOptions(upstream=UpstreamNames.shipped(), root=repo))
-    last = len(exclude.read_text().splitlines())
-    slow = [str(p) for p in result.problems if "catastrophic backtracking" in str(p)]
+    exclude, last, messages = check_with_exclude_entry(tmp_path, "^(\\w+?\\.?)+?(?<=x)$")
+    slow = [message for message in messages if "catastrophic backtracking" in message]
     assert slow and slow[0].startswith(f"{exclude}:{last}: exclude entry "), slow
     assert f"over {plugin_tests.MATCH_SECONDS:g} s" in slow[0]
 
