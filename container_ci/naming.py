@@ -26,6 +26,8 @@ OWNER_VALUE = "container-ci"
 KIND_INSTANCE = "instance"
 KIND_IMAGE = "image"
 KIND_BASE_IMAGE = "base-image"
+# a container the Docker Engine lost track of (dockerd killed), left in containerd
+KIND_ORPHAN = "orphaned-container"
 
 _RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,31}$")
 _UNSAFE = re.compile(r"[^a-z0-9-]+")

@@ -15,7 +15,7 @@ from container_ci.runner.listeners import BaseListener, RunListener
 from container_ci.runner.pair import PairExecution, now
 from container_ci.runner.timeouts import AbandonedThreads, call_with_deadline
 from container_ci.scenarios.model import CapabilityMatrix, Scenario
-from container_ci.targets.base import Target
+from container_ci.targets.base import OwnedResource, Target
 
 CONNECT_TIMEOUT = 30.0
 SWEEP_TIMEOUT = 120.0
@@ -179,9 +179,14 @@ class Runner:
         still_running = self.abandoned.join(ABANDONED_JOIN)
         if still_running:
             self.listener.notice(f"{still_running} backend call(s) still hung; sweeping anyway")
+
+        def reconnect_and_sweep() -> tuple[str, list[OwnedResource]]:
+            reconnected = target.reconnect_if_lost()
+            return reconnected, target.sweep(run_id=self.owner.run_id)
+
         try:
-            removed = call_with_deadline(
-                lambda: target.sweep(run_id=self.owner.run_id),
+            reconnected, removed = call_with_deadline(
+                reconnect_and_sweep,
                 SWEEP_TIMEOUT,
                 threading.Event(),
                 self.abandoned,
@@ -194,6 +199,8 @@ class Runner:
                 if result.target == name:
                     result.cleanup_errors.append(message)
             return
+        if reconnected:
+            self.listener.notice(f"{name}: {reconnected}")
         if removed:
             self.listener.notice(
                 f"{name}: final sweep removed {len(removed)} leftover(s): "

@@ -57,13 +57,21 @@ class ExecResult:
 class OwnedResource:
     """Something the harness created and may have to sweep."""
 
-    kind: str  # "instance" or "image"
+    kind: str  # "instance", "image" or "orphaned-container"
     name: str
     run_id: str
     owner: Owner | None  # None when the labels are unreadable: treat as dead
+    backend_id: str = ""  # the backend's id, where the name cannot reach it
 
     def is_stale(self) -> bool:
         return self.owner is None or not self.owner.is_alive()
+
+    def belongs_to(self, run_id: str) -> bool:
+        """By its run id label; without one (unreadable labels, a container
+        the Docker Engine lost) by its name, `cci-<run>-...`."""
+        if self.run_id:
+            return self.run_id == run_id
+        return self.name.startswith(f"{naming.PREFIX}{run_id}-")
 
     @classmethod
     def from_labels(cls, kind: str, name: str, labels: dict[str, str]) -> OwnedResource:
@@ -152,6 +160,13 @@ class Target(abc.ABC):
     def close(self) -> None:
         """Release connections and event threads."""
 
+    def reconnect_if_lost(self) -> str:
+        """Open the backend's connection again if it was lost (its daemon
+        restarted), so that a run can still remove what it made; say so, or
+        return "". Raises TargetUnavailable when the backend does not
+        answer. Only for cleanup: a step never runs on a new connection."""
+        return ""
+
     # -- images -----------------------------------------------------------
     def resolve_image(self, ref: str) -> str:
         """Map a scenario image ref (`base`, `alt`, a literal) to a backend image name."""
@@ -198,6 +213,11 @@ class Target(abc.ABC):
         # Console output does not produce backend events: poll briskly.
         deadline = time.monotonic() + timeout
         while not found():
+            lost = self.console_lost(instance)
+            if lost:
+                raise InfrastructureError(
+                    f"{self.name}: console of {instance.name} did not show {text!r}: {lost}"
+                )
             if time.monotonic() >= deadline:
                 tail = "\n".join(log[0].splitlines()[-5:]) or "(nothing)"
                 raise StepTimeout(
@@ -209,6 +229,11 @@ class Target(abc.ABC):
 
     @abc.abstractmethod
     def console_log(self, instance: Instance) -> str: ...
+
+    def console_lost(self, instance: Instance) -> str:
+        """Why the console can show nothing more (the backend went away), or
+        "": a wait for it then ends at once, as infrastructure."""
+        return ""
 
     def console_diagnostics(self, instance: Instance) -> str:
         """How the console is being read, for a timeout message."""
@@ -268,7 +293,7 @@ class Target(abc.ABC):
         chosen = [
             resource
             for resource in self.list_owned()
-            if (resource.run_id == run_id if run_id else include_live or resource.is_stale())
+            if (resource.belongs_to(run_id) if run_id else include_live or resource.is_stale())
         ]
         chosen.sort(key=lambda resource: resource.kind != "instance")
         return chosen

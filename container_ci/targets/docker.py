@@ -11,6 +11,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # docker's SDK imports its ssh:// transport, and with it paramiko and invoke,
@@ -36,6 +37,7 @@ from container_ci.errors import (
     first_line,
 )
 from container_ci.naming import Owner
+from container_ci.targets import containerd_orphans
 from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource, Target
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from docker.types.daemon import CancellableStream
 
 SNAPSHOT_REPO = "cci-snap"
+LOCAL_ENGINE_URL = "http+docker://localhost"  # docker-py's name for a Unix socket
 STOP_TIMEOUT = 10  # seconds docker waits after SIGTERM before SIGKILL
 SUSPEND_REASON = (
     "Docker suspend is checkpoint/restore (CRIU, experimental daemon); CRIU cannot "
@@ -347,9 +350,49 @@ class DockerTarget(Target):
                     found.append(
                         OwnedResource.from_labels(naming.KIND_IMAGE, tag, entry.get("Labels") or {})
                     )
-        return found
+        return found + self._orphans()
+
+    def _orphans(self) -> list[OwnedResource]:
+        """Containers a killed dockerd left in containerd (see
+        containerd_orphans), for a local Engine whose containerd this
+        process may reach. No labels survive there: such a container has no
+        owner (so it is stale) and no run id; its name says its run."""
+        address = self._containerd_address()
+        if address is None:
+            return []
+        with translated_errors("list containerd's containers"):
+            shims = containerd_orphans.running_shims()
+            recorded = containerd_orphans.list_ids(address)
+            engine_ids = {entry["Id"] for entry in self.client.api.containers(all=True)}
+        return [
+            OwnedResource(naming.KIND_ORPHAN, orphan.hostname, "", None, backend_id=orphan.id)
+            for orphan in containerd_orphans.find_orphans(
+                address, shims, recorded, engine_ids, naming.PREFIX
+            )
+        ]
+
+    def sweep(self, run_id: str | None = None, include_live: bool = False) -> list[OwnedResource]:
+        """Then once more for orphans: a container the Engine removes can
+        leave its containerd record or shim behind, which only shows up
+        after (bench/chaos: the first sweep after a dockerd SIGKILL)."""
+        removed = super().sweep(run_id, include_live)
+        for resource in self._orphans():
+            if not run_id or resource.belongs_to(run_id):
+                self.remove(resource)
+                removed.append(resource)
+        return removed
+
+    def _containerd_address(self) -> Path | None:
+        if self.client.api.base_url != LOCAL_ENGINE_URL:
+            return None  # a remote Engine's containerd is not on this machine
+        return containerd_orphans.containerd_address()
 
     def remove(self, resource: OwnedResource) -> None:
+        if resource.kind == naming.KIND_ORPHAN:
+            address = self._containerd_address()
+            if address is not None:
+                containerd_orphans.remove_orphan(address, resource.backend_id, resource.name)
+            return
         with translated_errors(f"remove {resource.kind} {resource.name}"):
             if resource.kind == naming.KIND_INSTANCE:
                 with contextlib.suppress(docker.errors.NotFound):

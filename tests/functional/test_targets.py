@@ -3,7 +3,9 @@ typed errors, labels, identity, console across reboots, sweeping."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -156,3 +158,93 @@ def test_an_image_that_lost_its_tag_is_swept_by_its_id(run_id: str):
     finally:
         target.sweep(run_id=run_id)
         target.close()
+
+
+@pytest.mark.xdist_group("local-cloud")
+@pytest.mark.exclusive  # another run's stale sweep would take the orphan first
+def test_a_container_the_engine_lost_is_swept_through_containerd(tmp_path, run_id: str):
+    """A container containerd runs in the Engine's namespace that the Engine
+    does not know: what a SIGKILLed dockerd left (bench/chaos: a guest's
+    /sbin/init and 13 shims, invisible to `docker ps`). Made here with ctr
+    from a spec naming it as the harness names containers; the sweep kills
+    and deletes it through containerd, and leaves one not named so alone."""
+    import subprocess
+
+    from container_ci.targets import containerd_orphans
+    from container_ci.targets.docker import DockerTarget
+
+    address = containerd_orphans.containerd_address()
+    assert address is not None, "containerd's socket or ctr is missing"
+    target = target_factory("docker")(Owner.current(run_id))
+    assert isinstance(target, DockerTarget)
+    target.connect()
+    ctr = ["ctr", "--address", str(address), "--namespace", containerd_orphans.NAMESPACE]
+    ours, theirs = f"cci-{run_id}-orphan", f"other-{run_id}-orphan"
+    try:
+        exporter = target.client.containers.create(target.resolve_image("base"), ["true"])
+        try:
+            exported = b"".join(exporter.export())
+        finally:
+            exporter.remove()
+        rootfs = tmp_path / "rootfs"
+        rootfs.mkdir()
+        subprocess.run(["tar", "-x", "-C", str(rootfs)], input=exported, check=True)
+        spec = json.loads(subprocess.run([*ctr, "oci", "spec"], capture_output=True,
+                                         text=True, check=True).stdout)  # fmt: skip
+        spec["process"].update(args=["/bin/sh", "-c", "sleep 600"], terminal=False)
+        spec["root"] = {"path": str(rootfs), "readonly": True}
+        for container_id, hostname in (
+            (ours, naming.resource_name(run_id, "contract", "lost")),
+            (theirs, f"someone-else-{run_id}"),
+        ):
+            spec["hostname"] = hostname
+            (tmp_path / f"{container_id}.json").write_text(json.dumps(spec))
+            subprocess.run([*ctr, "run", "--detach", "--config",
+                            str(tmp_path / f"{container_id}.json"), container_id],
+                           check=True, capture_output=True)  # fmt: skip
+        pid = _task_pid(ctr, ours)
+        assert pid is not None and os.path.exists(f"/proc/{pid}")
+        assert ours not in {c.id for c in target.client.containers.list(all=True)}
+
+        [orphan] = [r for r in target.list_owned() if r.kind == naming.KIND_ORPHAN
+                    and r.belongs_to(run_id)]  # fmt: skip
+        assert (orphan.name, orphan.backend_id) == (
+            naming.resource_name(run_id, "contract", "lost"),
+            ours,
+        )
+        assert [r.backend_id for r in target.sweep(run_id=run_id)] == [ours]
+        listed = subprocess.run([*ctr, "containers", "list", "--quiet"], capture_output=True,
+                                text=True, check=True).stdout.split()  # fmt: skip
+        assert ours not in listed and theirs in listed
+        assert not os.path.exists(f"/proc/{pid}") or _zombie(pid)
+    finally:
+        for container_id in (ours, theirs):
+            subprocess.run([*ctr, "tasks", "kill", "--signal", "SIGKILL", container_id],
+                           capture_output=True)  # fmt: skip
+            for _ in range(50):
+                if _task_pid(ctr, container_id) is None:
+                    break
+                time.sleep(0.1)
+            subprocess.run([*ctr, "tasks", "delete", "--force", container_id], capture_output=True)
+            subprocess.run([*ctr, "containers", "delete", container_id], capture_output=True)
+        target.close()
+
+
+def _task_pid(ctr: list[str], container_id: str) -> int | None:
+    """The pid of the container's running task, or None."""
+    import subprocess
+
+    listing = subprocess.run([*ctr, "tasks", "list"], capture_output=True, text=True).stdout
+    for line in listing.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 3 and fields[0] == container_id and fields[2] == "RUNNING":
+            return int(fields[1])
+    return None
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

@@ -3,7 +3,7 @@ the exit code follows the worst outcome; leftovers are swept by run id."""
 
 from __future__ import annotations
 
-from container_ci.errors import ExpectationFailed, TargetUnavailable
+from container_ci.errors import ExpectationFailed, InfrastructureError, TargetUnavailable
 from container_ci.results.model import PairStatus
 from container_ci.runner.engine import Runner
 from container_ci.scenarios.model import CapabilityMatrix
@@ -79,3 +79,51 @@ def test_cancel_before_start_reports_interrupted():
     result = runner.run()
     assert result.interrupted == "SIGINT" and result.exit_code == 130
     assert all(step.status.value == "skipped" for step in result.pairs[0].steps)
+
+
+class LostConnectionTarget(FakeTarget):
+    """Its daemon restarted under it: every call on the old connection fails
+    until the target connects again."""
+
+    def __init__(self, owner) -> None:
+        super().__init__(owner)
+        self.lost = False
+        self.reconnects = 0
+
+    def delete(self, instance) -> None:
+        if self.lost:
+            raise InfrastructureError("fake: connection lost")
+        super().delete(instance)
+
+    def list_owned(self):
+        if self.lost:
+            raise InfrastructureError("fake: connection lost")
+        return super().list_owned()
+
+    def exec(self, instance, argv, timeout):
+        self.lost = True  # the daemon went away during the scenario
+        raise InfrastructureError("fake: connection lost")
+
+    def reconnect_if_lost(self) -> str:
+        if not self.lost:
+            return ""
+        self.lost, self.reconnects = False, self.reconnects + 1
+        return "connected again to clean up"
+
+
+def test_final_sweep_connects_again_after_a_lost_connection():
+    """bench/chaos: libvirtd killed and started again mid-run; the run's
+    cleanup failed on the dead connection and left every domain to
+    `container-ci sweep`. The final sweep connects again and removes them."""
+    made: list[LostConnectionTarget] = []
+
+    def fake(owner):
+        made.append(LostConnectionTarget(owner))
+        return made[-1]
+
+    result = runner_for({"fake": fake}, [make_scenario()]).run()
+    [pair] = result.pairs
+    assert pair.status == PairStatus.ERROR and result.exit_code == 3
+    assert pair.cleanup_errors, "the cleanup on the dead connection is reported"
+    assert made[0].reconnects == 1
+    assert made[0].instances == {}, "the final sweep on the new connection removed it"

@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from container_ci.errors import InfrastructureError
 from container_ci.naming import Owner
 from container_ci.results.model import PairStatus, RunResult, StepStatus
 from container_ci.runner.pair import PairExecution, machine_fault, now
@@ -104,3 +105,21 @@ def test_results_on_a_full_disk_are_infrastructure(tmp_path, monkeypatch):
         )  # fmt: skip
     assert made and all(target.instances == {} for target in made)
     assert (output / "summary.json").is_file() and (output / "results.xml").is_file()
+
+
+class ConsoleGoneTarget(FakeTarget):
+    """Its console is read through a connection that has closed."""
+
+    def console_lost(self, instance) -> str:
+        return "the daemon went away meanwhile"
+
+
+@pytest.mark.timeout(60)  # the wait below is an hour: only the lost console can end it
+def test_a_console_wait_ends_at_once_when_the_backend_went_away():
+    """bench/chaos: libvirtd killed during a reboot; the wait for the boot
+    marker ran out its 60 s, though nothing could show up any more."""
+    target = ConsoleGoneTarget(Owner.current("tconsole"))
+    instance = target.create("cci-tconsole-x-vm", "cci-guest:base", "x")
+    with pytest.raises(InfrastructureError, match="did not show 'never': the daemon went away"):
+        target.wait_for_console(instance, "never", 3600)
+    assert target.wait_for_console(instance, "boot=1", 3600)  # what is there is still found

@@ -59,3 +59,13 @@ def test_a_single_failure_with_nothing_else_to_remove_is_raised_as_it_is():
     with pytest.raises(InfrastructureError) as caught:
         target.sweep(run_id="tsweep")
     assert caught.value is error
+
+
+def test_a_resource_without_a_run_id_belongs_to_the_run_its_name_gives():
+    """A container the Docker Engine lost has no labels left, only its
+    name: one run's sweep takes it by `cci-<run>-`, never another run's."""
+    labelled = OwnedResource("instance", "cci-other-x-vm", "tsweep", None)
+    lost = OwnedResource("orphaned-container", "cci-tsweep-scenario-vm", "", None, "c0ffee")
+    assert labelled.belongs_to("tsweep") and not labelled.belongs_to("other")
+    assert lost.belongs_to("tsweep")
+    assert not lost.belongs_to("tsweep-scenario-v") and not lost.belongs_to("tswee")
