@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -39,7 +40,12 @@ class Service:
     component: str | None = None
 
     def config_digest(self, layout: Layout) -> str:
+        """Of its command line, its environment and its config dir's files:
+        a change to any restarts it (a new RabbitMQ environment had reached
+        running clouds only when they were restarted by hand)."""
         digest = hashlib.sha256()
+        started_with = [self.argv(layout), sorted(self.env(layout).items())]
+        digest.update(json.dumps(started_with).encode() + b"\0")
         if self.config:
             for path in sorted(layout.config_dir(self.config).rglob("*")):
                 if path.is_file():

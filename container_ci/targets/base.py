@@ -197,10 +197,16 @@ class Target(abc.ABC):
 
         if not self.waiter.wait_until(reached, timeout):
             seen = last[0].value if last else "unknown"
+            detail = self.state_detail(instance)
             raise StepTimeout(
                 f"{instance.name} did not reach {wanted.value} within {timeout:g}s "
-                f"(last state: {seen})"
+                f"(last state: {seen}{'; ' + detail if detail else ''})"
             )
+
+    def state_detail(self, instance: Instance) -> str:
+        """What the backend says of how the instance got to its state, for a
+        timeout's message; "" when it says nothing more."""
+        return ""
 
     def wait_for_console(self, instance: Instance, text: str, timeout: float) -> str:
         """Wait until the console log contains `text`; return the log."""

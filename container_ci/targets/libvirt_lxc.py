@@ -259,6 +259,25 @@ class LibvirtLxcTarget(Target):
             libvirt.VIR_DOMAIN_CRASHED: InstanceState.ERROR,
         }.get(state, InstanceState.BUILDING)
 
+    def state_detail(self, instance: Instance) -> str:
+        """libvirt's reason for the state and the last line of the domain's
+        controller log: bench/chaos once saw a just-created domain (a
+        snapshot's copy, two runs at once) go to shutoff and stay there,
+        with nothing to tell why."""
+        try:
+            state, reason = self.conn.lookupByName(instance.name).state()
+        except libvirt.libvirtError as exc:
+            return f"libvirt: {first_line(exc)}"
+        detail = f"libvirt state {state}, reason {reason}"
+        if state == libvirt.VIR_DOMAIN_SHUTOFF:
+            detail += f" ({SHUTOFF_REASONS.get(reason, 'unknown')})"
+        try:
+            lines = (CONTROLLER_LOGS / f"{instance.name}.log").read_text(errors="replace")
+        except OSError:
+            return detail
+        last = [line for line in lines.splitlines() if line.strip()][-1:]
+        return f"{detail}; controller log: {last[0][:300] if last else '(empty)'}"
+
     def identity(self, instance: Instance) -> str:
         domain = self._domain(instance.name)
         with self._errors(f"identity of {instance.name}"):
@@ -556,6 +575,16 @@ class LibvirtLxcTarget(Target):
             self._destroy_everything(resource.name)
         else:
             self.images.delete(resource.name)
+
+
+SHUTOFF_REASONS = {
+    libvirt.VIR_DOMAIN_SHUTOFF_SHUTDOWN: "its init exited",
+    libvirt.VIR_DOMAIN_SHUTOFF_DESTROYED: "destroyed",
+    libvirt.VIR_DOMAIN_SHUTOFF_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_SHUTOFF_FAILED: "failed to start",
+    libvirt.VIR_DOMAIN_SHUTOFF_DAEMON: "libvirtd restarted without it",
+}
+CONTROLLER_LOGS = Path("/var/log/libvirt/lxc")  # libvirt_lxc's log of each domain
 
 
 def _init_pid_unknown(exc: libvirt.libvirtError) -> bool:

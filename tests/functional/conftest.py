@@ -11,6 +11,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,10 +19,18 @@ from container_ci.provision import probes
 from container_ci.targets.registry import LOCAL_TARGETS
 from tests.functional.backends import owned, sharing_backends, sweep_run
 
-# Runs record into a store of the test session's own, never the user's.
-os.environ.setdefault(
-    "CONTAINER_CI_DB", f"sqlite:///{tempfile.gettempdir()}/cci-functional-{os.getppid()}.sqlite"
-)
+# Runs record into a store of the test session's own, never the user's:
+# made here by the first process (xdist's workers inherit the variable),
+# removed when that process ends.
+SESSION_STORE = Path(tempfile.gettempdir()) / f"cci-functional-{os.getppid()}.sqlite"
+OWN_STORE = "CONTAINER_CI_DB" not in os.environ
+os.environ.setdefault("CONTAINER_CI_DB", f"sqlite:///{SESSION_STORE}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if OWN_STORE and not hasattr(config, "workerinput"):  # the session's first process
+        for suffix in ("", "-wal", "-shm", ".migrate-lock"):
+            Path(f"{SESSION_STORE}{suffix}").unlink(missing_ok=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

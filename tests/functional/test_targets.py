@@ -248,3 +248,25 @@ def _zombie(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_state_wait_that_runs_out_says_why_libvirt_stopped_the_domain(run_id: str):
+    """bench/chaos once saw a just-created domain go to shutoff and stay
+    there, and the timeout said only "last state: shutoff"."""
+    from container_ci.errors import StepTimeout
+
+    target = target_factory("libvirt-lxc")(Owner.current(run_id))
+    target.connect()
+    try:
+        instance = target.create(
+            naming.resource_name(run_id, "contract", "vm"), target.resolve_image("base"), "contract"
+        )
+        target.wait_for_state(instance, InstanceState.ACTIVE, 30)
+        target.conn.lookupByName(instance.name).destroy()  # type: ignore[attr-defined]
+        with pytest.raises(StepTimeout) as raised:
+            target.wait_for_state(instance, InstanceState.ACTIVE, 0.5)
+        assert "last state: shutoff; libvirt state 5, reason 2 (destroyed)" in str(raised.value)
+        assert "controller log: " in str(raised.value)
+    finally:
+        target.sweep(run_id=run_id)
+        target.close()

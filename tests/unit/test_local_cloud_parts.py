@@ -262,3 +262,20 @@ def test_the_compute_driver_chooses_nova_computes_program(tmp_path):
     read = configparser.ConfigParser(interpolation=None)
     read.read(layout.config_dir("nova") / "nova.conf")
     assert read["DEFAULT"]["compute_driver"] == "cci_docker.DockerDriver"
+
+
+def test_a_new_environment_or_command_line_restarts_a_service(tmp_path):
+    """The digest `up` compares with the one the running service started
+    with covers its environment and command line, not only its config dir
+    (RABBITMQ_RUNNING_UNDER_SYSTEMD reached running clouds only when they
+    were restarted by hand)."""
+    import dataclasses
+
+    rabbitmq = next(s for s in SERVICES if s.name == "rabbitmq")
+    layout = Layout(tmp_path / "cloud")
+    digest = rabbitmq.config_digest(layout)
+    assert rabbitmq.config_digest(layout) == digest, "stable while nothing changes"
+    new_env = dataclasses.replace(rabbitmq, env=lambda lay: {**rabbitmq.env(lay), "X": "1"})
+    assert new_env.config_digest(layout) != digest
+    new_argv = dataclasses.replace(rabbitmq, argv=lambda lay: [*rabbitmq.argv(lay), "-v"])
+    assert new_argv.config_digest(layout) != digest
