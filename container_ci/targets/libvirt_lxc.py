@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -43,6 +44,8 @@ METADATA_KEY = "cci"
 SNAPSHOT_REPO = "cci-snap"
 STOP_GRACE = 10.0  # seconds after SIGTERM before the domain is destroyed
 INSTANCE_META = "instance.json"
+INIT_PID_WAIT = 10.0  # seconds a reboot waits for libvirtd to know init's pid
+STAGING_PREFIX = ".staging-"  # + pid + "-" + the instance's name
 EMULATOR = "/usr/lib/libvirt/libvirt_lxc"
 RUNTIME_DIR = Path("/run/libvirt/lxc")
 INIT_PID_GRACE = 1.0  # seconds libvirt may take to learn a new domain's init pid
@@ -218,10 +221,8 @@ class LibvirtLxcTarget(Target):
         instance_id = str(uuid.uuid4())
         labels = naming.labels(self.owner, naming.KIND_INSTANCE, scenario, instance_id)
         directory = self._instance_dir(name)
-        directory.mkdir(parents=True)
+        self._make_instance_dir(directory, labels)
         try:
-            # The ledger file first: a run killed from here on leaves something a sweep finds.
-            (directory / INSTANCE_META).write_text(json.dumps(labels, indent=2, sort_keys=True))
             shutil.copytree(stored.rootfs, directory / "rootfs", symlinks=True)
             xml = domain_xml(name, instance_id, directory / "rootfs", labels)
             with self._errors(f"create {name}"):
@@ -232,6 +233,25 @@ class LibvirtLxcTarget(Target):
             self._destroy_everything(name)
             raise
         return Instance(id=instance_id, name=name, image=image, scenario=scenario)
+
+    def _make_instance_dir(self, directory: Path, labels: dict[str, str]) -> None:
+        """The instance dir appears with its labels (the ledger a sweep judges
+        it by) or not at all: made under a staging name that carries our pid,
+        then renamed. bench/chaos, two runs at once: one run's stale sweep
+        took the other's just-made dir, whose labels were not written yet,
+        for a dead run's and removed it under the boot (FileNotFoundError,
+        or a domain whose rootfs went, shut off)."""
+        if directory.exists():
+            raise FileExistsError(f"{directory} exists")
+        self.instances_dir.mkdir(parents=True, exist_ok=True)
+        staging = self.instances_dir / f"{STAGING_PREFIX}{os.getpid()}-{directory.name}"
+        staging.mkdir()
+        try:
+            (staging / INSTANCE_META).write_text(json.dumps(labels, indent=2, sort_keys=True))
+            os.rename(staging, directory)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
 
     def _capture_console(self, name: str) -> None:
         if name not in self._consoles:
@@ -297,7 +317,7 @@ class LibvirtLxcTarget(Target):
         except OSError:
             count = "the guest counted no boot"
         init = _init_pid(instance.name)
-        return f"{reader}; {count}; init {'pid ' + str(init) if init else 'not found'}"
+        return f"{reader}; {count}; init {_process_state(init) if init else 'not found'}"
 
     def console_lost(self, instance: Instance) -> str:
         """libvirtd gone: the console is read through its connection, and a
@@ -409,15 +429,27 @@ class LibvirtLxcTarget(Target):
 
     def reboot(self, instance: Instance) -> None:
         # flags=0 would use /dev/initctl, which busybox init lacks: libvirt then sends nothing.
+        # libvirtd learns init's pid from the controller some time after the
+        # guest runs: under load (two runs at once) still unknown when the
+        # guest had printed its boot marker (bench/chaos). Signalled as
+        # libvirt would, found without it, or asked again for a while.
         domain = self._domain(instance.name)
+        deadline = time.monotonic() + INIT_PID_WAIT
         with self._errors(f"reboot {instance.name}"):
-            try:
-                domain.reboot(libvirt.VIR_DOMAIN_REBOOT_SIGNAL)
-            except libvirt.libvirtError as exc:
-                pid = _init_pid(instance.name) if _init_pid_unknown(exc) else None
-                if pid is None:
-                    raise
-                os.kill(pid, signal.SIGHUP)  # what libvirt would send (see _open_namespaces)
+            while True:
+                try:
+                    domain.reboot(libvirt.VIR_DOMAIN_REBOOT_SIGNAL)
+                    return
+                except libvirt.libvirtError as exc:
+                    if not _init_pid_unknown(exc):
+                        raise
+                    pid = _init_pid(instance.name)
+                    if pid is not None:
+                        os.kill(pid, signal.SIGHUP)  # what libvirt would send
+                        return
+                    if time.monotonic() >= deadline:
+                        raise
+                time.sleep(0.2)
 
     def stop(self, instance: Instance) -> None:
         domain = self._domain(instance.name)
@@ -546,11 +578,13 @@ class LibvirtLxcTarget(Target):
                     found[name] = OwnedResource.from_labels(naming.KIND_INSTANCE, name, labels)
         if self.instances_dir.is_dir():
             for directory in self.instances_dir.iterdir():
-                if directory.name not in found:  # files of a run killed mid-create
-                    labels = _read_labels(directory / INSTANCE_META)
-                    found[directory.name] = OwnedResource.from_labels(
-                        naming.KIND_INSTANCE, directory.name, labels
-                    )
+                if directory.name in found or _being_made(directory.name):
+                    continue
+                # files of a run killed mid-create
+                labels = _read_labels(directory / INSTANCE_META)
+                found[directory.name] = OwnedResource.from_labels(
+                    naming.KIND_INSTANCE, directory.name, labels
+                )
         resources = list(found.values())
         for image in [*self.images.images(), *self.images.interrupted()]:
             if image.labels.get(naming.LABEL_KIND) == naming.KIND_IMAGE:
@@ -588,18 +622,39 @@ CONTROLLER_LOGS = Path("/var/log/libvirt/lxc")  # libvirt_lxc's log of each doma
 
 
 def _init_pid_unknown(exc: libvirt.libvirtError) -> bool:
-    return exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID and "pid" in str(exc)
+    """libvirt 9.0 words it "Init pid is not yet available" (sendProcessSignal)
+    and "Init process ID is not yet known" (reboot)."""
+    message = str(exc).lower()
+    return exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID and (
+        "init pid" in message or "init process id" in message
+    )
 
 
 def _init_pid(name: str) -> int | None:
     """The domain's init, found without libvirtd: the first child of its
-    libvirt_lxc controller, whose pid libvirt keeps in RUNTIME_DIR/<name>.pid."""
+    libvirt_lxc controller, whose pid libvirt keeps in RUNTIME_DIR/<name>.pid
+    (a child of any of the controller's threads)."""
     try:
         controller = int((RUNTIME_DIR / f"{name}.pid").read_text().strip())
-        children = Path(f"/proc/{controller}/task/{controller}/children").read_text().split()
+        tasks = sorted(Path(f"/proc/{controller}/task").iterdir(), key=lambda t: int(t.name))
+        children = [pid for task in tasks for pid in (task / "children").read_text().split()]
     except (OSError, ValueError):
         return None
     return int(children[0]) if children else None
+
+
+def _process_state(pid: int) -> str:
+    """`pid N, state S, waiting in W`: a guest init blocked writing its
+    console (n_tty_write) tells a console whose relay stopped from one
+    that lost what it was given (bench/chaos: silent consoles, two runs at
+    once, whose guests had counted their boot; a new attach read nothing
+    either)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        wchan = Path(f"/proc/{pid}/wchan").read_text().strip() or "-"
+    except (OSError, IndexError):
+        return f"pid {pid} (gone)"
+    return f"pid {pid}, state {state}, waiting in {wchan}"
 
 
 def runtime_leftover_names(prefix: str) -> set[str]:
@@ -622,6 +677,15 @@ def remove_runtime_leftovers(name: str) -> None:
     with contextlib.suppress(OSError, ValueError):
         if not Path(f"/proc/{int(pidfile.read_text().strip())}").exists():
             pidfile.unlink()
+
+
+def _being_made(name: str) -> bool:
+    """A staging dir of an instance whose maker still runs (its pid is in
+    the name): not a leftover, even before its labels are written."""
+    if not name.startswith(STAGING_PREFIX):
+        return False
+    pid = name[len(STAGING_PREFIX) :].split("-", 1)[0]
+    return pid.isdigit() and Owner(run_id="", pid=int(pid), host=socket.gethostname()).is_alive()
 
 
 def _read_labels(path: Path) -> dict[str, str]:

@@ -270,3 +270,42 @@ def test_a_state_wait_that_runs_out_says_why_libvirt_stopped_the_domain(run_id: 
     finally:
         target.sweep(run_id=run_id)
         target.close()
+
+
+def test_an_instance_dir_being_made_is_not_taken_for_a_leftover(run_id: str):
+    """bench/chaos, two runs at once: one run's stale sweep took the other's
+    just-made instance dir, its labels not written yet, for a dead run's and
+    removed it under the boot. The dir now appears with its labels, made
+    under a staging name with its maker's pid; a staging dir whose maker is
+    gone is a leftover like any other."""
+    import subprocess
+
+    from container_ci.targets.libvirt_lxc import STAGING_PREFIX, LibvirtLxcTarget
+
+    target = target_factory("libvirt-lxc")(Owner.current(run_id))
+    assert isinstance(target, LibvirtLxcTarget)
+    target.connect()
+    gone_pid = subprocess.Popen(["true"])  # a pid that has exited
+    gone_pid.wait()
+    being_made = target.instances_dir / f"{STAGING_PREFIX}{os.getpid()}-cci-{run_id}-x-new"
+    abandoned = target.instances_dir / f"{STAGING_PREFIX}{gone_pid.pid}-cci-{run_id}-x-old"
+    try:
+        for directory in (being_made, abandoned):
+            directory.mkdir(parents=True)
+        names = {r.name for r in target.list_owned()}
+        assert being_made.name not in names and abandoned.name in names
+        instance = target.create(
+            naming.resource_name(run_id, "contract", "vm"), target.resolve_image("base"), "contract"
+        )
+        staging = [p.name for p in target.instances_dir.glob(f"{STAGING_PREFIX}*{instance.name}")]
+        assert staging == [], "the staging dir was renamed into place"
+        target.sweep(run_id=run_id)
+        target.sweep()  # the stale ones
+        assert not abandoned.exists() and being_made.exists()
+    finally:
+        import shutil
+
+        for directory in (being_made, abandoned):
+            shutil.rmtree(directory, ignore_errors=True)
+        target.sweep(run_id=run_id)
+        target.close()
