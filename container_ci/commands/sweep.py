@@ -14,7 +14,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="remove containers, domains and snapshot images the harness left behind",
         description="Remove resources labelled as created by container-ci: by default those "
         "of runs whose process is gone (e.g. after SIGKILL); with --run-id those of one run; "
-        "with --all everything, including resources of runs still in progress. Exits 3 when "
+        "with --all everything, including resources of runs still in progress. As root it "
+        "also removes containers a killed dockerd left in containerd that the Engine no "
+        "longer knows, by the harness's cci- name (orphaned-container). Exits 3 when "
         "a target cannot be reached (the others are still swept).",
     )
     parser.add_argument("--target", action="append", choices=TARGETS)
