@@ -548,6 +548,9 @@ class LibvirtLxcTarget(Target):
         SIGTERM and waits ~1.6 s when init has no handler yet (just booted)."""
         if not domain.isActive():
             return
+        if domain.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
+            domain.resume()  # a frozen task takes no signal, SIGKILL included
+        thaw_frozen(domain.name())
         try:
             domain.sendProcessSignal(1, libvirt.VIR_DOMAIN_PROCESS_SIGNAL_KILL, 0)
         except libvirt.libvirtError as exc:
@@ -618,7 +621,8 @@ SHUTOFF_REASONS = {
     libvirt.VIR_DOMAIN_SHUTOFF_FAILED: "failed to start",
     libvirt.VIR_DOMAIN_SHUTOFF_DAEMON: "libvirtd restarted without it",
 }
-CONTROLLER_LOGS = Path("/var/log/libvirt/lxc")  # libvirt_lxc's log of each domain
+CONTROLLER_LOGS = Path("/var/log/libvirt/lxc")
+CGROUP_ROOT = Path("/sys/fs/cgroup")  # libvirt_lxc's log of each domain
 
 
 def _init_pid_unknown(exc: libvirt.libvirtError) -> bool:
@@ -641,6 +645,39 @@ def _init_pid(name: str) -> int | None:
     except (OSError, ValueError):
         return None
     return int(children[0]) if children else None
+
+
+def thaw_frozen(name: str) -> bool:
+    """Thaw the domain's freezer cgroup if it is frozen; True if it was.
+
+    bench/chaos: libvirtd killed during a snapshot (which freezes the
+    domain for its copy) never thawed it, and the libvirtd started again
+    calls it running: its destroy then failed with "Some processes refused
+    to die" (frozen tasks take no SIGKILL), on every later sweep, each
+    waiting out libvirt's 15 s of trying."""
+    pid = _init_pid(name)
+    if pid is None:
+        return False
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        _id, controllers, path = line.split(":", 2)
+        if "freezer" in controllers.split(","):  # cgroup v1, as on these machines
+            state, thawed = CGROUP_ROOT / "freezer" / path.lstrip("/") / "freezer.state", "THAWED"
+        elif controllers == "" and (CGROUP_ROOT / path.lstrip("/") / "cgroup.freeze").exists():
+            state, thawed = CGROUP_ROOT / path.lstrip("/") / "cgroup.freeze", "0"
+        else:
+            continue
+        try:
+            if state.read_text().strip() in ("THAWED", "0"):
+                return False
+            state.write_text(thawed)
+        except OSError:
+            return False
+        return True
+    return False
 
 
 def _process_state(pid: int) -> str:
