@@ -23,6 +23,9 @@ class Cancelled(ContainerCIError):
 
 
 class AbandonedThreads:
+    # every thread abandoned in this process, for its exit (see still_running)
+    _everywhere: list[threading.Thread] = []
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -30,6 +33,12 @@ class AbandonedThreads:
     def add(self, thread: threading.Thread) -> None:
         with self._lock:
             self._threads.append(thread)
+            AbandonedThreads._everywhere.append(thread)
+
+    @classmethod
+    def still_running(cls) -> int:
+        """How many abandoned calls of this process have not returned yet."""
+        return sum(1 for thread in list(cls._everywhere) if thread.is_alive())
 
     def join(self, timeout: float) -> int:
         """Wait up to `timeout` in total; return how many are still running."""

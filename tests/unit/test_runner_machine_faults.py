@@ -123,3 +123,35 @@ def test_a_console_wait_ends_at_once_when_the_backend_went_away():
     with pytest.raises(InfrastructureError, match="did not show 'never': the daemon went away"):
         target.wait_for_console(instance, "never", 3600)
     assert target.wait_for_console(instance, "boot=1", 3600)  # what is there is still found
+
+
+ABANDONED_CALL_HOLDS_A_LOCK = """
+import atexit, threading, time
+import container_ci.cli as cli
+from container_ci.runner.timeouts import AbandonedThreads, call_with_deadline
+from container_ci.errors import StepTimeout
+
+held = threading.Lock()
+def hung_backend_call():
+    with held:
+        time.sleep(600)
+try:
+    call_with_deadline(hung_backend_call, 0.2, threading.Event(), AbandonedThreads(), "hung")
+except StepTimeout:
+    pass
+atexit.register(held.acquire)  # what a connection's finalizer waiting on it does
+cli.main = lambda: 7
+cli.console_script()
+"""
+
+
+def test_the_process_exits_though_an_abandoned_call_still_holds_a_lock():
+    """bench/chaos: a run hung 235 s after writing and recording its
+    results, until SIGKILLed; a libvirt call abandoned past its step's
+    deadline still blocked, and the interpreter's exit waited on it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", ABANDONED_CALL_HOLDS_A_LOCK],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 7, done.stderr
