@@ -19,16 +19,19 @@ from container_ci.provision import probes
 from container_ci.targets.registry import LOCAL_TARGETS
 from tests.functional.backends import owned, sharing_backends, sweep_run
 
-# Runs record into a store of the test session's own, never the user's:
-# made here by the first process (xdist's workers inherit the variable),
-# removed when that process ends.
-SESSION_STORE = Path(tempfile.gettempdir()) / f"cci-functional-{os.getppid()}.sqlite"
+# Runs record into a store of the test process's own, never the user's,
+# removed when that process ends. One per xdist worker: the controller
+# does not load this file (its workers collect), so no process outlives
+# both workers' use of a shared one (CI had left one per session in /tmp).
+SESSION_STORE = Path(tempfile.gettempdir()) / (
+    f"cci-functional-{os.getppid()}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.sqlite"
+)
 OWN_STORE = "CONTAINER_CI_DB" not in os.environ
 os.environ.setdefault("CONTAINER_CI_DB", f"sqlite:///{SESSION_STORE}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if OWN_STORE and not hasattr(config, "workerinput"):  # the session's first process
+    if OWN_STORE:
         for suffix in ("", "-wal", "-shm", ".migrate-lock"):
             Path(f"{SESSION_STORE}{suffix}").unlink(missing_ok=True)
 
