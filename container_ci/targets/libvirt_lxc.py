@@ -694,22 +694,39 @@ def _process_state(pid: int) -> str:
     return f"pid {pid}, state {state}, waiting in {wchan}"
 
 
+# libvirt writes a domain's status file as <name>.xml.new, then renames it
+# (virFileRewrite); a libvirtd killed in between leaves the .xml.new, which
+# no libvirtd reads again (bench/chaos, a libvirtd fault during a boot).
+INTERRUPTED_STATUS_SUFFIX = ".xml.new"
+
+
+def runtime_entry_domain(entry: str) -> str:
+    """The domain an entry of libvirt's LXC runtime dir belongs to:
+    <name>.xml, .pid, .sock, .dev, .devpts, .fuse or .xml.new."""
+    if entry.endswith(INTERRUPTED_STATUS_SUFFIX):
+        return entry[: -len(INTERRUPTED_STATUS_SUFFIX)]
+    return entry.rsplit(".", 1)[0]
+
+
 def runtime_leftover_names(prefix: str) -> set[str]:
     """Names of domains (ours, or Nova's by its template) with something in
     libvirt's LXC runtime dir."""
-    return {path.name.rsplit(".", 1)[0] for path in RUNTIME_DIR.glob(f"{prefix}*")}
+    return {runtime_entry_domain(path.name) for path in RUNTIME_DIR.glob(f"{prefix}*")}
 
 
 def remove_runtime_leftovers(name: str) -> None:
     """libvirt 9.0 leaves empty <name>.dev/.devpts/.fuse dirs (and sometimes the
     .sock) in its runtime dir after a domain stops; remove ours once it is gone.
     A libvirtd killed while the domain stopped also leaves its <name>.pid
-    (bench/chaos): removed when the controller it names has exited."""
+    (bench/chaos): removed when the controller it names has exited, as is
+    the status file a libvirtd killed while it wrote it left half-made.
+    Called only once libvirt no longer knows the domain."""
     for suffix in (".dev", ".devpts", ".fuse"):
         with contextlib.suppress(OSError):
             (RUNTIME_DIR / f"{name}{suffix}").rmdir()  # only if empty, never a mount
-    with contextlib.suppress(OSError):
-        (RUNTIME_DIR / f"{name}.sock").unlink()
+    for suffix in (".sock", INTERRUPTED_STATUS_SUFFIX):
+        with contextlib.suppress(OSError):
+            (RUNTIME_DIR / f"{name}{suffix}").unlink()
     pidfile = RUNTIME_DIR / f"{name}.pid"
     with contextlib.suppress(OSError, ValueError):
         if not Path(f"/proc/{int(pidfile.read_text().strip())}").exists():
