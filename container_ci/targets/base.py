@@ -83,6 +83,21 @@ class OwnedResource:
         )
 
 
+def choose_for_sweep(
+    resources: list[OwnedResource], run_id: str | None, include_live: bool
+) -> list[OwnedResource]:
+    """Leftovers of one run, or of every run whose owner process is dead
+    (or of every run at all with `include_live`). Instances first: an
+    image may still be in use by an instance."""
+    chosen = [
+        resource
+        for resource in resources
+        if (resource.belongs_to(run_id) if run_id else include_live or resource.is_stale())
+    ]
+    chosen.sort(key=lambda resource: resource.kind != naming.KIND_INSTANCE)
+    return chosen
+
+
 class StateWaiter:
     """Wakes waiters when the backend reports an event; polls as a fallback.
 
@@ -293,19 +308,15 @@ class Target(abc.ABC):
     def select_for_sweep(
         self, run_id: str | None = None, include_live: bool = False
     ) -> list[OwnedResource]:
-        """Leftovers of one run, or of every run whose owner process is dead
-        (or of every run at all with `include_live`). Instances first: an
-        image may still be in use by an instance."""
-        chosen = [
-            resource
-            for resource in self.list_owned()
-            if (resource.belongs_to(run_id) if run_id else include_live or resource.is_stale())
-        ]
-        chosen.sort(key=lambda resource: resource.kind != "instance")
-        return chosen
+        """What `sweep` would remove (`container-ci sweep --dry-run`)."""
+        return choose_for_sweep(self.list_owned(), run_id, include_live)
 
     def sweep(self, run_id: str | None = None, include_live: bool = False) -> list[OwnedResource]:
-        """Remove what `select_for_sweep` chooses; return it.
+        """Remove what `select_for_sweep` chooses; return it."""
+        return self.remove_all(self.select_for_sweep(run_id, include_live))
+
+    def remove_all(self, resources: list[OwnedResource]) -> list[OwnedResource]:
+        """Remove each; return those removed.
 
         One resource that cannot be removed does not keep the others: each
         is tried, then the first failure is raised, saying how many others
@@ -313,7 +324,7 @@ class Target(abc.ABC):
         had left every later run's rootfs dirs in place)."""
         removed: list[OwnedResource] = []
         failures: list[ContainerCIError] = []
-        for resource in self.select_for_sweep(run_id, include_live):
+        for resource in resources:
             try:
                 self.remove(resource)
             except ContainerCIError as exc:

@@ -38,7 +38,14 @@ from container_ci.errors import (
 )
 from container_ci.naming import Owner
 from container_ci.targets import containerd_orphans
-from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource, Target
+from container_ci.targets.base import (
+    ExecResult,
+    Instance,
+    InstanceState,
+    OwnedResource,
+    Target,
+    choose_for_sweep,
+)
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -329,6 +336,9 @@ class DockerTarget(Target):
 
     # -- sweeping ---------------------------------------------------------
     def list_owned(self) -> list[OwnedResource]:
+        return self._engine_owned() + self._orphans()
+
+    def _engine_owned(self) -> list[OwnedResource]:
         """One list call each for containers and images (the SDK's high-level
         list inspects every container, which races with concurrent deletes)."""
         owned_label = f"{naming.LABEL_OWNER}={naming.OWNER_VALUE}"
@@ -350,7 +360,7 @@ class DockerTarget(Target):
                     found.append(
                         OwnedResource.from_labels(naming.KIND_IMAGE, tag, entry.get("Labels") or {})
                     )
-        return found + self._orphans()
+        return found
 
     def _orphans(self) -> list[OwnedResource]:
         """Containers a killed dockerd left in containerd (see
@@ -372,15 +382,12 @@ class DockerTarget(Target):
         ]
 
     def sweep(self, run_id: str | None = None, include_live: bool = False) -> list[OwnedResource]:
-        """Then once more for orphans: a container the Engine removes can
-        leave its containerd record or shim behind, which only shows up
-        after (bench/chaos: the first sweep after a dockerd SIGKILL)."""
-        removed = super().sweep(run_id, include_live)
-        for resource in self._orphans():
-            if not run_id or resource.belongs_to(run_id):
-                self.remove(resource)
-                removed.append(resource)
-        return removed
+        """The Engine's leftovers, then containerd's orphans, listed only
+        after those removals: a container the Engine removes can leave its
+        containerd record or shim behind, which shows up only then
+        (bench/chaos: the first sweep after a dockerd SIGKILL)."""
+        removed = self.remove_all(choose_for_sweep(self._engine_owned(), run_id, include_live))
+        return removed + self.remove_all(choose_for_sweep(self._orphans(), run_id, include_live))
 
     def _containerd_address(self) -> Path | None:
         if self.client.api.base_url != LOCAL_ENGINE_URL:
