@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from container_ci.errors import DaemonError
@@ -46,5 +48,32 @@ def test_answering_daemon_returns_its_pid():
     pid = daemons.start(spec(("sleep", "30")), answers=lambda: True)
     try:
         assert daemons.managed_pid("fakedaemon") == pid
+    finally:
+        daemons.stop_managed("fakedaemon")
+
+
+def test_a_daemon_with_a_config_of_ours_is_started_with_it_owner_only():
+    """libvirtd gets a config file of the harness's (max_client_requests):
+    written before each start, readable by its owner only, passed with the
+    daemon's own option."""
+    script = 'test "$1" = --config && cat "$2" > "$2.seen"; exec sleep 30'
+    with_config = daemons.DaemonSpec(
+        "fakedaemon",
+        ("sh", "-c", script, "sh"),
+        (),
+        lambda: None,
+        config="max_client_requests = 64\n",
+        config_option="--config",
+    )
+    daemons.start(with_config, answers=lambda: True)
+    try:
+        path = daemons.configfile("fakedaemon")
+        seen = path.with_name(path.name + ".seen")
+        for _ in range(50):
+            if seen.exists() and seen.read_text():
+                break
+            time.sleep(0.1)
+        assert seen.read_text() == "max_client_requests = 64\n"
+        assert path.stat().st_mode & 0o777 == 0o600
     finally:
         daemons.stop_managed("fakedaemon")
