@@ -16,7 +16,7 @@ import subprocess
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -25,6 +25,7 @@ import libvirt_lxc
 
 from container_ci import naming, paths
 from container_ci.errors import (
+    ContainerCIError,
     ExpectationFailed,
     InfrastructureError,
     StepTimeout,
@@ -381,6 +382,13 @@ class LibvirtLxcTarget(Target):
                     continue  # entering the namespace we are already in is EINVAL
                 if kind in NSENTER_FLAGS:
                     options.append(f"{NSENTER_FLAGS[kind]}=/proc/self/fd/{fd}")
+            guest_mounts = _namespace_of(fds, "mnt")
+            if not guest_mounts or guest_mounts == os.readlink("/proc/self/ns/mnt"):
+                # never on the host: what an nsenter without namespaces does
+                raise ExpectationFailed(
+                    f"libvirt-lxc: exec in {name}: no mount namespace of its init "
+                    f"({len(fds)} namespace(s) given); {argv[0]!r} not run"
+                )
             try:
                 return subprocess.run(
                     ["nsenter", *options, "--", *argv],
@@ -400,27 +408,32 @@ class LibvirtLxcTarget(Target):
     def _open_namespaces(
         self, domain: libvirt.virDomain, name: str, from_controller: bool = False
     ) -> list[int]:
-        """The domain's namespace fds, from libvirt. libvirt 9.0 can lose the
-        controller's "init started" message when several domains start at once;
-        the domain then runs but libvirt answers "Init pid is not yet available"
-        forever. After a short grace (at once `from_controller`), find init
-        ourselves (see `_init_pid`)."""
+        """The namespace fds of the domain's init: from libvirt when libvirt
+        knows which process that is (see `_current_init`). libvirt 9.0 can
+        lose the controller's "init started" message when several domains
+        start at once; the domain then runs but libvirt answers "Init pid is
+        not yet available", or names the previous boot's init, for ever.
+        After a short grace (at once `from_controller`), from the init its
+        controller runs."""
         deadline = time.monotonic() + INIT_PID_GRACE
-        unknown: libvirt.libvirtError | None = None
         while not from_controller:
-            try:
-                fds: list[int] = libvirt_lxc.lxcOpenNamespace(domain, 0)
-                return fds
-            except libvirt.libvirtError as exc:
-                if not _init_pid_unknown(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    unknown = exc
-                    break
+            pid, libvirt_knows = _current_init(name)
+            if libvirt_knows:
+                try:
+                    fds: list[int] = libvirt_lxc.lxcOpenNamespace(domain, 0)
+                except libvirt.libvirtError as exc:
+                    if not _init_pid_unknown(exc):
+                        raise
+                else:
+                    if pid is not None and _namespace_of(fds, "pid") == _pid_namespace(pid):
+                        return fds
+                    _close_all(fds)  # a new boot came between: ask again
+            if time.monotonic() > deadline:
+                break
             time.sleep(0.02)
         pid = _init_pid(name)
         if pid is None:
-            raise unknown or libvirt.libvirtError(f"no init of {name} under its controller")
+            raise libvirt.libvirtError(f"no init of {name} under its controller")
         return [
             os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)
             for kind in NSENTER_FLAGS
@@ -429,37 +442,59 @@ class LibvirtLxcTarget(Target):
 
     def reboot(self, instance: Instance) -> None:
         # flags=0 would use /dev/initctl, which busybox init lacks: libvirt then sends nothing.
-        # libvirtd learns init's pid from the controller some time after the
-        # guest runs: under load (two runs at once) still unknown when the
-        # guest had printed its boot marker (bench/chaos). Signalled as
-        # libvirt would, found without it, or asked again for a while.
         domain = self._domain(instance.name)
-        deadline = time.monotonic() + INIT_PID_WAIT
-        with self._errors(f"reboot {instance.name}"):
-            while True:
-                try:
-                    domain.reboot(libvirt.VIR_DOMAIN_REBOOT_SIGNAL)
-                    return
-                except libvirt.libvirtError as exc:
-                    if not _init_pid_unknown(exc):
-                        raise
-                    pid = _init_pid(instance.name)
-                    if pid is not None:
-                        os.kill(pid, signal.SIGHUP)  # what libvirt would send
-                        return
-                    if time.monotonic() >= deadline:
-                        raise
-                time.sleep(0.2)
+        self._signal_init(
+            instance.name,
+            "reboot",
+            lambda: domain.reboot(libvirt.VIR_DOMAIN_REBOOT_SIGNAL),
+            signal.SIGHUP,
+        )
 
     def stop(self, instance: Instance) -> None:
         domain = self._domain(instance.name)
-        with self._errors(f"stop {instance.name}"):
-            domain.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_SIGNAL)
+        self._signal_init(
+            instance.name,
+            "stop",
+            lambda: domain.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_SIGNAL),
+            signal.SIGTERM,
+        )
         try:
             self.wait_for_state(instance, InstanceState.SHUTOFF, STOP_GRACE)
         except StepTimeout:
             with self._errors(f"destroy {instance.name}"):
                 domain.destroy()
+
+    def _signal_init(
+        self,
+        name: str,
+        what: str,
+        call: Callable[[], object],
+        signum: int,
+        patience: float = INIT_PID_WAIT,
+    ) -> None:
+        """Have libvirt signal the domain's init (`call`) when it knows which
+        process that is; when it does not (see `_current_init`), send
+        `signum` to that init ourselves, as libvirt would. Right after a
+        start the init may not run yet (bench/chaos: a reboot under load
+        found libvirt's "Init process ID is not yet known" with the boot
+        marker already printed): asked again for up to `patience` seconds,
+        then libvirt's own answer."""
+        deadline = time.monotonic() + patience
+        with self._errors(f"{what} {name}"):
+            while True:
+                pid, libvirt_knows = _current_init(name)
+                if pid is not None and not libvirt_knows:
+                    with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
+                        os.kill(pid, signum)
+                    return
+                if libvirt_knows or time.monotonic() >= deadline:
+                    try:
+                        call()
+                        return
+                    except libvirt.libvirtError as exc:
+                        if not _init_pid_unknown(exc) or time.monotonic() >= deadline:
+                            raise
+                time.sleep(0.1)
 
     def start(self, instance: Instance) -> None:
         domain = self._domain(instance.name)
@@ -551,13 +586,14 @@ class LibvirtLxcTarget(Target):
         if domain.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
             domain.resume()  # a frozen task takes no signal, SIGKILL included
         thaw_frozen(domain.name())
-        try:
-            domain.sendProcessSignal(1, libvirt.VIR_DOMAIN_PROCESS_SIGNAL_KILL, 0)
-        except libvirt.libvirtError as exc:
-            pid = _init_pid(domain.name()) if _init_pid_unknown(exc) else None
-            if pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ContainerCIError):  # destroy below, whatever this did
+            self._signal_init(
+                domain.name(),
+                "kill",
+                lambda: domain.sendProcessSignal(1, libvirt.VIR_DOMAIN_PROCESS_SIGNAL_KILL, 0),
+                signal.SIGKILL,
+                patience=0.0,
+            )
         if self.waiter.wait_until(lambda: not domain.isActive(), 2.0):
             return
         if domain.isActive():
@@ -645,6 +681,54 @@ def _init_pid(name: str) -> int | None:
     except (OSError, ValueError):
         return None
     return int(children[0]) if children else None
+
+
+def _pid_namespace(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return ""
+
+
+def _namespace_of(fds: list[int], kind: str) -> str:
+    """The namespace of `kind` among open namespace fds ("pid:[4026532]"), or ""."""
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/self/fd/{fd}")
+            if link.startswith(f"{kind}:"):
+                return link
+    return ""
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _libvirt_init_pid(name: str) -> int | None:
+    """The init pid libvirtd holds for the domain, from the status file it
+    writes whenever that changes (RUNTIME_DIR/<name>.xml, <init pid>): 0
+    until the controller reports the new init. libvirt 9.0 never clears it
+    when the domain stops, so after a stop/start or a reboot it is the
+    previous boot's init until that report comes, and stays so when the
+    report is lost (bench/chaos, two runs at once)."""
+    try:
+        init = ET.parse(RUNTIME_DIR / f"{name}.xml").getroot().find("init")
+        return int(init.get("pid", "")) if init is not None else None
+    except (OSError, ET.ParseError, ValueError):
+        return None
+
+
+def _current_init(name: str) -> tuple[int | None, bool]:
+    """The domain's init (from its controller), and whether libvirtd's
+    init pid is that process. When it is not, what libvirt does to "the
+    init" goes to a pid that has exited, or, pids being reused, to another
+    process: `lxcOpenNamespace` then opens nothing (libvirt skips what it
+    cannot open) and an nsenter with no namespaces ran a guest's command on
+    the host; a shutdown's SIGTERM can reach another guest's init."""
+    pid = _init_pid(name)
+    return pid, pid is not None and _libvirt_init_pid(name) == pid
 
 
 def thaw_frozen(name: str) -> bool:

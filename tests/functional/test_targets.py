@@ -14,7 +14,7 @@ import pytest
 from container_ci import naming
 from container_ci.errors import ImageNotFound, Unsupported
 from container_ci.naming import Owner
-from container_ci.targets.base import InstanceState, Target
+from container_ci.targets.base import Instance, InstanceState, Target
 from container_ci.targets.registry import LOCAL_TARGETS, target_factory
 
 
@@ -383,3 +383,98 @@ def test_what_a_killed_libvirtd_leaves_in_its_runtime_dir_is_swept(run_id: str):
                 path.unlink(missing_ok=True)
         target.sweep(run_id=run_id)
         target.close()
+
+
+@pytest.fixture
+def lxc(run_id: str) -> Iterator[Target]:
+    instance = target_factory("libvirt-lxc")(Owner.current(run_id))
+    instance.connect()
+    try:
+        yield instance
+    finally:
+        instance.sweep(run_id=run_id)
+        instance.close()
+
+
+def _boot(lxc: Target, run_id: str) -> Instance:
+    name = naming.resource_name(run_id, "contract", "vm")
+    return lxc.create(name, lxc.resolve_image("base"), "contract")
+
+
+def test_libvirts_init_pid_is_read_as_libvirt_holds_it(lxc: Target, run_id: str):
+    """What the harness compares with the controller's init: libvirtd's
+    status file, which it rewrites when the controller reports an init,
+    after the first boot and after a stop and start."""
+    from container_ci.targets.libvirt_lxc import _current_init
+
+    instance = _boot(lxc, run_id)
+    for boot in (1, 2):
+        lxc.wait_for_console(instance, f"CCI-BOOT-OK boot={boot}", 30)
+        deadline = time.monotonic() + 10
+        while not _current_init(instance.name)[1] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pid, libvirt_knows = _current_init(instance.name)
+        assert libvirt_knows and pid is not None, f"boot {boot}: libvirt never named init {pid}"
+        lxc.stop(instance)
+        lxc.wait_for_state(instance, InstanceState.SHUTOFF, 30)
+        lxc.start(instance)
+    lxc.delete(instance)
+
+
+def test_an_exec_never_runs_on_the_host(lxc: Target, run_id: str, tmp_path, monkeypatch):
+    """bench/chaos, two runs at once: `cat /var/lib/cci/boot-count` in a
+    guest answered "No such file or directory": it had run on the host.
+    libvirt 9.0 keeps the previous boot's init pid until the controller
+    reports the new one (for ever when that report is lost), and for a pid
+    that has exited lxcOpenNamespace opens nothing and returns no fds (it
+    skips what it cannot open); nsenter with no namespaces runs on the
+    host. That answer, given here: the exec runs in the guest, through its
+    controller's init; given no namespaces at all, the command is not run."""
+    import libvirt_lxc
+
+    from container_ci.errors import ExpectationFailed
+    from container_ci.targets import libvirt_lxc as module
+
+    instance = _boot(lxc, run_id)
+    lxc.wait_for_console(instance, "CCI-BOOT-OK boot=1", 30)
+    monkeypatch.setattr(libvirt_lxc, "lxcOpenNamespace", lambda _domain, _flags: [])
+    result = lxc.exec(instance, ["cat", "/var/lib/cci/boot-count"], 10)
+    assert (result.exit_code, result.stdout) == (0, "1\n"), result.stderr
+    marker = tmp_path / "ran-on-the-host"
+    monkeypatch.setattr(module.LibvirtLxcTarget, "_open_namespaces", lambda *_args: [])
+    with pytest.raises(ExpectationFailed, match="no mount namespace of its init"):
+        lxc.exec(instance, ["touch", str(marker)], 10)
+    assert not marker.exists()
+    lxc.delete(instance)
+
+
+def test_a_stale_libvirt_init_pid_gets_no_signal(lxc: Target, run_id: str, monkeypatch):
+    """libvirt signals the init pid it holds: after a restart whose report
+    it lost, the previous boot's, which may be another process by then
+    (two runs at once: a guest's init exited at boot, "shut down", with
+    no step of its own run stopping it). While libvirt's pid is not the
+    controller's init, the harness signals that init itself, as libvirt
+    would: a stop reaches the guest and libvirt's call is not made."""
+    import subprocess
+
+    import libvirt
+
+    from container_ci.targets import libvirt_lxc as module
+
+    instance = _boot(lxc, run_id)
+    lxc.wait_for_console(instance, "CCI-BOOT-OK boot=1", 30)
+    exited = subprocess.Popen(["true"])
+    exited.wait()
+    monkeypatch.setattr(module, "_libvirt_init_pid", lambda _name: exited.pid)
+    calls: list[int] = []
+    real = libvirt.virDomain.shutdownFlags
+    monkeypatch.setattr(
+        libvirt.virDomain,
+        "shutdownFlags",
+        lambda domain, flags=0: (calls.append(flags), real(domain, flags))[1],
+    )
+    lxc.stop(instance)
+    assert lxc.state(instance) == InstanceState.SHUTOFF
+    assert calls == []
+    assert "CCI-SHUTDOWN boot=1" in lxc.console_log(instance), "the guest's init took SIGTERM"
+    lxc.delete(instance)
