@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from container_ci import __version__
+from container_ci import __version__, abandoned
 from container_ci.commands import COMMAND_MODULES, EXIT_CODES
 from container_ci.errors import BadInput, ContainerCIError
 
@@ -80,8 +80,7 @@ def console_script() -> None:
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(128 + signal.SIGPIPE)
     gc.freeze()
-    timeouts = sys.modules.get("container_ci.runner.timeouts")  # loaded by commands that run
-    if timeouts is not None and timeouts.AbandonedThreads.still_running():
+    if abandoned.still_running():
         # A backend call abandoned past its deadline still blocks in the
         # backend's library, which may hold the lock its connection's
         # finalizer needs: the interpreter's exit then hangs. bench/chaos:

@@ -83,4 +83,12 @@ class ImageNotFound(ExpectationFailed):
 
 
 class StepTimeout(ExpectationFailed):
-    """A step, or a wait for a state, did not finish within its timeout."""
+    """A step, or a wait for a state, did not finish within its timeout.
+
+    `blocked_in`: where the call left running still was (its stack), for
+    the step's details: "did not finish" alone had left a delete that
+    blocked for 65 s unexplained (bench/chaos)."""
+
+    def __init__(self, message: str, blocked_in: str = "") -> None:
+        super().__init__(message)
+        self.blocked_in = blocked_in

@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from container_ci.errors import ExpectationFailed, InfrastructureError, Unsupported
+from container_ci.errors import ExpectationFailed, InfrastructureError, StepTimeout, Unsupported
 from container_ci.results.model import PairResult, PairStatus, StepResult, StepStatus
 from container_ci.runner.steps import Ledger, StepContext, execute
 from container_ci.runner.timeouts import AbandonedThreads, Cancelled, call_with_deadline
@@ -151,6 +151,8 @@ class PairExecution:
             status, message, details = StepStatus.ERROR, str(exc), traceback.format_exc()
         except ExpectationFailed as exc:
             status, message, details = StepStatus.FAILED, str(exc), traceback.format_exc()
+            if isinstance(exc, StepTimeout) and exc.blocked_in:
+                details += f"\nThe call left running was, at the deadline, in:\n{exc.blocked_in}"
         except Exception as exc:  # noqa: BLE001 - an unexpected backend error is still a failure
             status = StepStatus.FAILED
             message = f"{type(exc).__name__}: {exc}"

@@ -8,11 +8,14 @@ before its final sweep."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
+from container_ci import abandoned
 from container_ci.errors import ContainerCIError, StepTimeout
 
 T = TypeVar("T")
@@ -23,8 +26,8 @@ class Cancelled(ContainerCIError):
 
 
 class AbandonedThreads:
-    # every thread abandoned in this process, for its exit (see still_running)
-    _everywhere: list[threading.Thread] = []
+    """The calls one run abandoned (each also tracked process-wide, for the
+    process's exit: see container_ci.abandoned)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -33,12 +36,7 @@ class AbandonedThreads:
     def add(self, thread: threading.Thread) -> None:
         with self._lock:
             self._threads.append(thread)
-            AbandonedThreads._everywhere.append(thread)
-
-    @classmethod
-    def still_running(cls) -> int:
-        """How many abandoned calls of this process have not returned yet."""
-        return sum(1 for thread in list(cls._everywhere) if thread.is_alive())
+        abandoned.track(thread)
 
     def join(self, timeout: float) -> int:
         """Wait up to `timeout` in total; return how many are still running."""
@@ -48,6 +46,12 @@ class AbandonedThreads:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return sum(1 for thread in threads if thread.is_alive())
+
+
+def stack_of(thread: threading.Thread) -> str:
+    """Where `thread` is now, innermost call last, as a traceback shows it."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    return "".join(traceback.format_stack(frame)) if frame is not None else ""
 
 
 def call_with_deadline(
@@ -75,7 +79,9 @@ def call_with_deadline(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             abandoned.add(thread)
-            raise StepTimeout(f"{what} did not finish within {timeout:g}s")
+            raise StepTimeout(
+                f"{what} did not finish within {timeout:g}s", blocked_in=stack_of(thread)
+            )
         thread.join(min(remaining, 0.1))
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]

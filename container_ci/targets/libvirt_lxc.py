@@ -561,8 +561,13 @@ class LibvirtLxcTarget(Target):
         self._destroy_everything(instance.name)
 
     def _destroy_everything(self, name: str) -> None:
-        """Destroy and undefine the domain, stop its console reader, remove its files."""
+        """Stop its console reader, destroy and undefine the domain, remove
+        its files. The reader first: its stream's close is answered while
+        the domain runs, not once libvirtd closed the stream at the PTY's
+        hangup (see ConsoleCapture._detach)."""
         capture = self._consoles.pop(name, None)
+        if capture is not None:
+            capture.stop()
         with self._errors(f"delete {name}"):
             try:
                 domain = self.conn.lookupByName(name)
@@ -573,8 +578,6 @@ class LibvirtLxcTarget(Target):
             if domain is not None:
                 self._kill(domain)
                 domain.undefine()
-        if capture is not None:
-            capture.stop()
         shutil.rmtree(self._instance_dir(name), ignore_errors=True)
         remove_runtime_leftovers(name)
 

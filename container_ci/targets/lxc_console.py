@@ -19,6 +19,7 @@ from pathlib import Path
 
 import libvirt
 
+from container_ci import abandoned
 from container_ci.targets.base import StateWaiter
 
 _EVENTS = (
@@ -142,11 +143,26 @@ class ConsoleCapture:
         return False
 
     def _detach(self) -> None:
+        """Drop the stream; its abort, a call to libvirtd, in a thread of
+        its own. libvirtd may never answer it: a stream it closed itself at
+        the PTY's hangup (the domain killed, its init gone) takes no more
+        messages, and the abort then waits for ever. Made inline, that had
+        blocked a delete step past its 65 s (bench/chaos, twice: libvirtd
+        logged "stream is not open" as it began), or the event loop every
+        console and lifecycle event is read in."""
         with self._lock:
             stream, self._stream = self._stream, None
         if stream is not None:
             with contextlib.suppress(libvirt.libvirtError):
-                stream.eventRemoveCallback()
-            with contextlib.suppress(libvirt.libvirtError):
-                stream.abort()
+                stream.eventRemoveCallback()  # local: no call to libvirtd
+            closer = threading.Thread(
+                target=_abort, args=(stream,), name=f"cci-console-close-{self._name}", daemon=True
+            )
+            closer.start()
+            abandoned.track(closer)
         self._detached.set()
+
+
+def _abort(stream: libvirt.virStream) -> None:
+    with contextlib.suppress(libvirt.libvirtError):
+        stream.abort()

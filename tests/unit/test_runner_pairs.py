@@ -89,6 +89,9 @@ def test_hanging_step_times_out_and_cleanup_still_runs(owner):
     assert "did not finish" in pause.message
     assert result.status == PairStatus.FAILED
     assert target.instances == {}
+    # where the call was blocked (bench/chaos: a delete blocked 65 s, unexplained)
+    blocked_in = pause.details.split("The call left running was, at the deadline, in:")[1]
+    assert "in _op" in blocked_in and "self.release.wait(30)" in blocked_in
 
 
 def test_cleanup_failure_is_reported_not_raised(owner):
