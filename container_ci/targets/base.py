@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from container_ci import naming
+from container_ci import abandoned, naming
 from container_ci.errors import (
     ContainerCIError,
     ExpectationFailed,
@@ -137,7 +137,7 @@ class StateWaiter:
             if check():
                 return True
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or abandoned.current_is_abandoned():
                 return False
             pause = rechecks[0] if rechecks else self.poll_interval
             rechecks = rechecks[1:]
@@ -239,7 +239,7 @@ class Target(abc.ABC):
                 raise InfrastructureError(
                     f"{self.name}: console of {instance.name} did not show {text!r}: {lost}"
                 )
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or abandoned.current_is_abandoned():
                 tail = "\n".join(log[0].splitlines()[-5:]) or "(nothing)"
                 raise StepTimeout(
                     f"console of {instance.name} did not show {text!r} within {timeout:g}s "

@@ -385,43 +385,38 @@ def test_what_a_killed_libvirtd_leaves_in_its_runtime_dir_is_swept(run_id: str):
         target.close()
 
 
-@pytest.fixture
-def lxc(run_id: str) -> Iterator[Target]:
-    instance = target_factory("libvirt-lxc")(Owner.current(run_id))
-    instance.connect()
-    try:
-        yield instance
-    finally:
-        instance.sweep(run_id=run_id)
-        instance.close()
+# the `target` fixture on the libvirt-lxc target only
+only_lxc = pytest.mark.parametrize("target", ["libvirt-lxc"], indirect=True)
 
 
-def _boot(lxc: Target, run_id: str) -> Instance:
+def _boot(target: Target, run_id: str) -> Instance:
     name = naming.resource_name(run_id, "contract", "vm")
-    return lxc.create(name, lxc.resolve_image("base"), "contract")
+    return target.create(name, target.resolve_image("base"), "contract")
 
 
-def test_libvirts_init_pid_is_read_as_libvirt_holds_it(lxc: Target, run_id: str):
+@only_lxc
+def test_libvirts_init_pid_is_read_as_libvirt_holds_it(target: Target, run_id: str):
     """What the harness compares with the controller's init: libvirtd's
     status file, which it rewrites when the controller reports an init,
     after the first boot and after a stop and start."""
     from container_ci.targets.libvirt_lxc import _current_init
 
-    instance = _boot(lxc, run_id)
+    instance = _boot(target, run_id)
     for boot in (1, 2):
-        lxc.wait_for_console(instance, f"CCI-BOOT-OK boot={boot}", 30)
+        target.wait_for_console(instance, f"CCI-BOOT-OK boot={boot}", 30)
         deadline = time.monotonic() + 10
         while not _current_init(instance.name)[1] and time.monotonic() < deadline:
             time.sleep(0.1)
         pid, libvirt_knows = _current_init(instance.name)
         assert libvirt_knows and pid is not None, f"boot {boot}: libvirt never named init {pid}"
-        lxc.stop(instance)
-        lxc.wait_for_state(instance, InstanceState.SHUTOFF, 30)
-        lxc.start(instance)
-    lxc.delete(instance)
+        target.stop(instance)
+        target.wait_for_state(instance, InstanceState.SHUTOFF, 30)
+        target.start(instance)
+    target.delete(instance)
 
 
-def test_an_exec_never_runs_on_the_host(lxc: Target, run_id: str, tmp_path, monkeypatch):
+@only_lxc
+def test_an_exec_never_runs_on_the_host(target: Target, run_id: str, tmp_path, monkeypatch):
     """bench/chaos, two runs at once: `cat /var/lib/cci/boot-count` in a
     guest answered "No such file or directory": it had run on the host.
     libvirt 9.0 keeps the previous boot's init pid until the controller
@@ -435,20 +430,21 @@ def test_an_exec_never_runs_on_the_host(lxc: Target, run_id: str, tmp_path, monk
     from container_ci.errors import ExpectationFailed
     from container_ci.targets import libvirt_lxc as module
 
-    instance = _boot(lxc, run_id)
-    lxc.wait_for_console(instance, "CCI-BOOT-OK boot=1", 30)
+    instance = _boot(target, run_id)
+    target.wait_for_console(instance, "CCI-BOOT-OK boot=1", 30)
     monkeypatch.setattr(libvirt_lxc, "lxcOpenNamespace", lambda _domain, _flags: [])
-    result = lxc.exec(instance, ["cat", "/var/lib/cci/boot-count"], 10)
+    result = target.exec(instance, ["cat", "/var/lib/cci/boot-count"], 10)
     assert (result.exit_code, result.stdout) == (0, "1\n"), result.stderr
     marker = tmp_path / "ran-on-the-host"
     monkeypatch.setattr(module.LibvirtLxcTarget, "_open_namespaces", lambda *_args: [])
     with pytest.raises(ExpectationFailed, match="no mount namespace of its init"):
-        lxc.exec(instance, ["touch", str(marker)], 10)
+        target.exec(instance, ["touch", str(marker)], 10)
     assert not marker.exists()
-    lxc.delete(instance)
+    target.delete(instance)
 
 
-def test_a_stale_libvirt_init_pid_gets_no_signal(lxc: Target, run_id: str, monkeypatch):
+@only_lxc
+def test_a_stale_libvirt_init_pid_gets_no_signal(target: Target, run_id: str, monkeypatch):
     """libvirt signals the init pid it holds: after a restart whose report
     it lost, the previous boot's, which may be another process by then
     (two runs at once: a guest's init exited at boot, "shut down", with
@@ -461,8 +457,8 @@ def test_a_stale_libvirt_init_pid_gets_no_signal(lxc: Target, run_id: str, monke
 
     from container_ci.targets import libvirt_lxc as module
 
-    instance = _boot(lxc, run_id)
-    lxc.wait_for_console(instance, "CCI-BOOT-OK boot=1", 30)
+    instance = _boot(target, run_id)
+    target.wait_for_console(instance, "CCI-BOOT-OK boot=1", 30)
     exited = subprocess.Popen(["true"])
     exited.wait()
     monkeypatch.setattr(module, "_libvirt_init_pid", lambda _name: exited.pid)
@@ -473,8 +469,8 @@ def test_a_stale_libvirt_init_pid_gets_no_signal(lxc: Target, run_id: str, monke
         "shutdownFlags",
         lambda domain, flags=0: (calls.append(flags), real(domain, flags))[1],
     )
-    lxc.stop(instance)
-    assert lxc.state(instance) == InstanceState.SHUTOFF
+    target.stop(instance)
+    assert target.state(instance) == InstanceState.SHUTOFF
     assert calls == []
-    assert "CCI-SHUTDOWN boot=1" in lxc.console_log(instance), "the guest's init took SIGTERM"
-    lxc.delete(instance)
+    assert "CCI-SHUTDOWN boot=1" in target.console_log(instance), "the guest's init took SIGTERM"
+    target.delete(instance)

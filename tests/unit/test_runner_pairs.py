@@ -191,3 +191,31 @@ def test_group_boot_drives_every_member(owner):
     assert target.calls.count("boot") == 3
     assert target.calls.count("exec") == 3
     assert target.instances == {}
+
+
+@pytest.mark.timeout(60)  # the waits below are an hour long
+@pytest.mark.parametrize("wait", ["console", "state"])
+def test_a_wait_given_up_on_ends_at_its_next_check(owner, wait):
+    """bench/chaos: a SIGINT during a reboot step's wait for the new boot's
+    console left that wait running its own 30 s for a guest the cleanup had
+    deleted, and the run waited for it before its final sweep."""
+    from container_ci.errors import StepTimeout
+    from container_ci.runner.timeouts import call_with_deadline
+    from container_ci.targets.base import InstanceState
+
+    target = FakeTarget(owner)
+    instance = target.create("cci-twait-x-vm", "cci-guest:base", "x")
+    ended = threading.Event()
+
+    def waits() -> None:
+        try:
+            if wait == "console":
+                target.wait_for_console(instance, "never shown", 3600)
+            else:
+                target.wait_for_state(instance, InstanceState.SHUTOFF, 3600)
+        finally:
+            ended.set()
+
+    with pytest.raises(StepTimeout):
+        call_with_deadline(waits, 0.2, threading.Event(), AbandonedThreads(), "wait")
+    assert ended.wait(5), "the abandoned wait still runs"
