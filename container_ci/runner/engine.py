@@ -178,7 +178,10 @@ class Runner:
         """Safety net: whatever still carries this run's id is removed now."""
         still_running = self.abandoned.join(ABANDONED_JOIN)
         if still_running:
-            self.listener.notice(f"{still_running} backend call(s) still hung; sweeping anyway")
+            where = "; ".join(self.abandoned.where())
+            self.listener.notice(
+                f"{still_running} backend call(s) still hung; sweeping anyway ({where})"
+            )
 
         def reconnect_and_sweep() -> tuple[str, list[OwnedResource]]:
             reconnected = target.reconnect_if_lost()

@@ -13,6 +13,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from container_ci import abandoned
@@ -37,6 +38,25 @@ class AbandonedThreads:
         with self._lock:
             self._threads.append(thread)
         abandoned.track(thread)
+
+    def where(self) -> list[str]:
+        """Each call still running: its thread's name and its innermost
+        frames, one line each (for the run's notice)."""
+        with self._lock:
+            threads = [thread for thread in self._threads if thread.is_alive()]
+        lines = []
+        for thread in threads:
+            frame = sys._current_frames().get(thread.ident or -1)
+            stack = traceback.extract_stack(frame) if frame is not None else []
+            # threading's own waits say nothing of what waits
+            frames = [entry for entry in stack if Path(entry.filename).name != "threading.py"]
+            frames = frames[-3:]
+            calls = " <- ".join(
+                f"{Path(entry.filename).name}:{entry.lineno} {entry.name}"
+                for entry in reversed(frames)
+            )
+            lines.append(f"{thread.name.removeprefix('cci-step-')}: in {calls or 'unknown'}")
+        return lines
 
     def join(self, timeout: float) -> int:
         """Wait up to `timeout` in total; return how many are still running."""

@@ -127,3 +127,34 @@ def test_final_sweep_connects_again_after_a_lost_connection():
     assert pair.cleanup_errors, "the cleanup on the dead connection is reported"
     assert made[0].reconnects == 1
     assert made[0].instances == {}, "the final sweep on the new connection removed it"
+
+
+def test_a_call_still_hung_at_the_final_sweep_is_said_with_where(monkeypatch):
+    """bench/chaos: signal runs that took 33 s instead of 3 said only "1
+    backend call(s) still hung"; the notice now says where each one is."""
+
+    from container_ci.runner import engine
+    from container_ci.runner.listeners import BaseListener
+
+    monkeypatch.setattr(engine, "ABANDONED_JOIN", 0.2)
+    notices: list[str] = []
+
+    class Listener(BaseListener):
+        def notice(self, text: str) -> None:
+            notices.append(text)
+
+    made: list[FakeTarget] = []
+
+    def hanging(owner):
+        made.append(FakeTarget(owner))
+        made[-1].hang = {"pause"}
+        return made[-1]
+
+    runner = runner_for({"fake": hanging}, [make_scenario(timeout=0.2)])
+    runner.listener = Listener()
+    try:
+        runner.run()
+    finally:
+        made[0].release.set()
+    [hung] = [text for text in notices if "still hung" in text]
+    assert "(pause vm: in target.py:" in hung and " _op <- " in hung, hung
