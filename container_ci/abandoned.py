@@ -14,6 +14,11 @@ deadline, for a guest its cleanup had deleted)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _lock = threading.Lock()
 _threads: list[threading.Thread] = []
@@ -32,8 +37,35 @@ def still_running() -> int:
         return sum(1 for thread in _threads if thread.is_alive())
 
 
+# a helper thread -> the thread it works for (a fleet's members, one each)
+_working_for: dict[threading.Thread, threading.Thread] = {}
+
+
 def current_is_abandoned() -> bool:
-    """Whether the calling thread was given up on (its result unread)."""
-    current = threading.current_thread()
+    """Whether the calling thread, or the one it works for, was given up
+    on (its result unread)."""
+    current: threading.Thread | None = threading.current_thread()
     with _lock:
-        return any(thread is current for thread in _threads)
+        while current is not None:
+            if any(thread is current for thread in _threads):
+                return True
+            current = _working_for.get(current)
+    return False
+
+
+def work_for(parent: threading.Thread, action: Callable[[T], R]) -> Callable[[T], R]:
+    """`action`, to run in a helper thread on behalf of `parent`: a wait in
+    it ends when `parent` is given up on (bench/chaos: a fleet's boot step
+    abandoned at a SIGTERM left its members' state waits running 30 s)."""
+
+    def on_behalf(argument: T) -> R:
+        helper = threading.current_thread()
+        with _lock:
+            _working_for[helper] = parent
+        try:
+            return action(argument)
+        finally:
+            with _lock:
+                _working_for.pop(helper, None)
+
+    return on_behalf

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from container_ci import naming
+from container_ci import abandoned, naming
 from container_ci.errors import ExpectationFailed, ImageNotFound, StepTimeout
 from container_ci.scenarios.model import Scenario, Step
 from container_ci.targets.base import Instance, InstanceState, Target
@@ -71,8 +71,9 @@ def _each(members: list[Instance], action: Callable[[Instance], object]) -> None
     if len(members) == 1:
         action(members[0])
         return
+    on_behalf = abandoned.work_for(threading.current_thread(), action)
     with ThreadPoolExecutor(max_workers=min(len(members), 8)) as pool:
-        for future in [pool.submit(action, member) for member in members]:
+        for future in [pool.submit(on_behalf, member) for member in members]:
             future.result()
 
 
@@ -119,8 +120,9 @@ def _boot(step: Step, ctx: StepContext, deadline: Deadline) -> str:
     if len(names) == 1:
         create(names[0])
     else:
+        on_behalf = abandoned.work_for(threading.current_thread(), create)
         with ThreadPoolExecutor(max_workers=min(len(names), 8)) as pool:
-            for future in [pool.submit(create, name) for name in names]:
+            for future in [pool.submit(on_behalf, name) for name in names]:
                 future.result()
     return f"{len(names)} instance(s) from {image}"
 

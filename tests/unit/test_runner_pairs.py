@@ -219,3 +219,28 @@ def test_a_wait_given_up_on_ends_at_its_next_check(owner, wait):
     with pytest.raises(StepTimeout):
         call_with_deadline(waits, 0.2, threading.Event(), AbandonedThreads(), "wait")
     assert ended.wait(5), "the abandoned wait still runs"
+
+
+@pytest.mark.timeout(60)  # the waits below are an hour long
+def test_a_fleets_waits_end_when_its_step_is_given_up_on(owner):
+    """bench/chaos: a SIGTERM during a fleet's boot abandoned the step,
+    but each member's state wait runs in a helper thread of the step's,
+    and those ran out their own 30 s while the run waited for them."""
+    from container_ci.errors import StepTimeout
+    from container_ci.runner.steps import _each
+    from container_ci.runner.timeouts import call_with_deadline
+    from container_ci.targets.base import InstanceState
+
+    target = FakeTarget(owner)
+    fleet = [target.create(f"cci-twait-x-vm-{n}", "cci-guest:base", "x") for n in range(3)]
+    ended = threading.Event()
+
+    def fleet_waits() -> None:
+        try:
+            _each(fleet, lambda m: target.wait_for_state(m, InstanceState.SHUTOFF, 20))
+        finally:
+            ended.set()
+
+    with pytest.raises(StepTimeout):
+        call_with_deadline(fleet_waits, 0.2, threading.Event(), AbandonedThreads(), "fleet")
+    assert ended.wait(8), "the members' waits still run (their pool keeps the process 20 s)"
