@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 
 from container_ci import abandoned
@@ -46,7 +47,7 @@ class AbandonedThreads:
             threads = [thread for thread in self._threads if thread.is_alive()]
         lines = []
         for thread in threads:
-            frame = sys._current_frames().get(thread.ident or -1)
+            frame = _frame_of(thread)
             stack = traceback.extract_stack(frame) if frame is not None else []
             # threading's own waits say nothing of what waits
             frames = [entry for entry in stack if Path(entry.filename).name != "threading.py"]
@@ -68,9 +69,14 @@ class AbandonedThreads:
         return sum(1 for thread in threads if thread.is_alive())
 
 
+def _frame_of(thread: threading.Thread) -> FrameType | None:
+    """The frame `thread` runs now (None once it has ended)."""
+    return sys._current_frames().get(thread.ident or -1)
+
+
 def stack_of(thread: threading.Thread) -> str:
     """Where `thread` is now, innermost call last, as a traceback shows it."""
-    frame = sys._current_frames().get(thread.ident or -1)
+    frame = _frame_of(thread)
     return "".join(traceback.format_stack(frame)) if frame is not None else ""
 
 

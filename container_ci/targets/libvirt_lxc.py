@@ -375,14 +375,16 @@ class LibvirtLxcTarget(Target):
         try:
             own_user_ns = os.readlink("/proc/self/ns/user")
             options = []
+            guest_mounts = ""
             for fd in fds:
                 link = os.readlink(f"/proc/self/fd/{fd}")
                 kind = link.split(":", 1)[0]
+                if kind == "mnt":
+                    guest_mounts = link
                 if kind == "user" and link == own_user_ns:
                     continue  # entering the namespace we are already in is EINVAL
                 if kind in NSENTER_FLAGS:
                     options.append(f"{NSENTER_FLAGS[kind]}=/proc/self/fd/{fd}")
-            guest_mounts = _namespace_of(fds, "mnt")
             if not guest_mounts or guest_mounts == os.readlink("/proc/self/ns/mnt"):
                 # never on the host: what an nsenter without namespaces does
                 raise ExpectationFailed(
