@@ -36,6 +36,7 @@ from container_ci.cloud.services import queue_consumers
 from container_ci.errors import CloudError
 from container_ci.private import redact
 from container_ci.provision import rootfs
+from container_ci.stale_connections import retry_safe_requests
 
 # 1 vCPU, 1 GB disk: plenty for busybox. Two, as devstack makes: tests of
 # resizing and of listing by flavor need a second one (Tempest's flavor_ref_alt).
@@ -200,7 +201,7 @@ def _schema_chains(layout: Layout, state: CloudState) -> list[list[ManageStep]]:
 def admin_connection(layout: Layout, state: CloudState) -> Connection:
     # Only these arguments: with a single clouds.yaml entry (perhaps a stale
     # one of ours) openstacksdk would otherwise merge that entry in.
-    return openstack.connect(
+    conn = openstack.connect(
         load_yaml_config=False,
         load_envvars=False,
         auth_url=layout.url("keystone", "/v3"),
@@ -212,6 +213,8 @@ def admin_connection(layout: Layout, state: CloudState) -> Connection:
         region_name=REGION,
         identity_interface="public",
     )
+    retry_safe_requests(conn.session.session)
+    return conn
 
 
 def _identity(connection: Connection) -> IdentityV3:

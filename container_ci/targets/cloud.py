@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from container_ci.errors import BadInput, TargetUnavailable
 from container_ci.naming import Owner
+from container_ci.stale_connections import retry_safe_requests
 from container_ci.targets.base import Instance, InstanceState, Target
 
 if TYPE_CHECKING:
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
     from openstack.connection import Connection
 
 # keystoneauth and openstacksdk log a warning for every failed discovery and
-# retry; the target reports the failure itself, once.
-for _noisy in ("keystoneauth", "openstack", "stevedore"):
+# retry, urllib3 for every request it sends again (see container_ci/stale_connections.py);
+# the target reports a failure itself, once, when it is one for good.
+for _noisy in ("keystoneauth", "openstack", "stevedore", "urllib3"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 DEFAULT_IMAGES = {"base": "cci-guest-base", "alt": "cci-guest-alt"}
@@ -185,11 +187,14 @@ def reaching(cloud: str, service: str, endpoint: str) -> Iterator[None]:
 
 
 def authorized_connection(region: CloudRegion, cloud: str) -> Connection:
-    """An openstacksdk connection that has its token: the identity endpoint answered."""
+    """An openstacksdk connection that has its token: the identity endpoint
+    answered. Its safe requests survive a connection the server closed
+    (`retry_safe_requests`)."""
     import openstack
 
     auth_url = region.config.get("auth", {}).get("auth_url", "(no auth_url)")
     conn = openstack.connection.Connection(config=region)
+    retry_safe_requests(conn.session.session)
     with reaching(cloud, "identity", auth_url):
         conn.authorize()
     return conn
