@@ -8,17 +8,14 @@ before its final sweep."""
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
-from pathlib import Path
-from types import FrameType
 from typing import TypeVar
 
 from container_ci import abandoned
 from container_ci.errors import ContainerCIError, StepTimeout
+from container_ci.thread_stacks import innermost_calls, stack_of
 
 T = TypeVar("T")
 
@@ -47,15 +44,7 @@ class AbandonedThreads:
             threads = [thread for thread in self._threads if thread.is_alive()]
         lines = []
         for thread in threads:
-            frame = _frame_of(thread)
-            stack = traceback.extract_stack(frame) if frame is not None else []
-            # threading's own waits say nothing of what waits
-            frames = [entry for entry in stack if Path(entry.filename).name != "threading.py"]
-            frames = frames[-3:]
-            calls = " <- ".join(
-                f"{Path(entry.filename).name}:{entry.lineno} {entry.name}"
-                for entry in reversed(frames)
-            )
+            calls = innermost_calls(thread)
             lines.append(f"{thread.name.removeprefix('cci-step-')}: in {calls or 'unknown'}")
         return lines
 
@@ -67,17 +56,6 @@ class AbandonedThreads:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return sum(1 for thread in threads if thread.is_alive())
-
-
-def _frame_of(thread: threading.Thread) -> FrameType | None:
-    """The frame `thread` runs now (None once it has ended)."""
-    return sys._current_frames().get(thread.ident or -1)
-
-
-def stack_of(thread: threading.Thread) -> str:
-    """Where `thread` is now, innermost call last, as a traceback shows it."""
-    frame = _frame_of(thread)
-    return "".join(traceback.format_stack(frame)) if frame is not None else ""
 
 
 def call_with_deadline(

@@ -254,13 +254,29 @@ class LibvirtLxcTarget(Target):
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
 
-    def _capture_console(self, name: str) -> None:
+    def _capture_console(self, name: str, replaces: str = "") -> None:
         if name not in self._consoles:
             capture = ConsoleCapture(
                 self.conn, name, self._instance_dir(name) / "console.log", self.waiter
             )
+            capture.replaces = replaces
             self._consoles[name] = capture
             capture.start()
+
+    def _console(self, name: str) -> ConsoleCapture | None:
+        """The domain's console reader; one that is stuck (see
+        ConsoleCapture.stuck) is given up and another started, which reads
+        what the PTY kept meanwhile. Asked at every read of a console wait,
+        so a wait outlives a stuck reader."""
+        capture = self._consoles.get(name)
+        if capture is None:
+            return None
+        why = capture.stuck()
+        if why:
+            capture.abandon()
+            self._consoles.pop(name, None)
+            self._capture_console(name, replaces=why)
+        return self._consoles.get(name)
 
     def state(self, instance: Instance) -> InstanceState:
         with self._errors(f"state of {instance.name}"):
@@ -310,7 +326,7 @@ class LibvirtLxcTarget(Target):
         marker): a count with nothing read is a console that lost output, no
         count is a guest that did not boot (bench/chaos met both kinds of
         silence under load, 2 runs in 100, and could not tell them apart)."""
-        capture = self._consoles.get(instance.name)
+        capture = self._console(instance.name)
         reader = capture.diagnostics() if capture else "no console reader"
         count_file = self._instance_dir(instance.name) / "rootfs" / "var/lib/cci/boot-count"
         try:
@@ -328,7 +344,7 @@ class LibvirtLxcTarget(Target):
         return "" if self._alive() else "libvirtd went away meanwhile (its connection is closed)"
 
     def console_log(self, instance: Instance) -> str:
-        capture = self._consoles.get(instance.name)
+        capture = self._console(instance.name)
         if capture is not None:
             return capture.read()
         try:
