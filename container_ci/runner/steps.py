@@ -10,11 +10,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from container_ci import abandoned, naming
 from container_ci.errors import ExpectationFailed, ImageNotFound, StepTimeout
 from container_ci.scenarios.model import Scenario, Step
 from container_ci.targets.base import Instance, InstanceState, Target
+
+M = TypeVar("M")  # a member of a group a step drives: an instance, or a name to boot
 
 
 @dataclass
@@ -66,8 +69,10 @@ class Deadline:
         return left
 
 
-def _each(members: list[Instance], action: Callable[[Instance], object]) -> None:
-    """Apply `action` to every member, concurrently when there are several."""
+def _each(members: list[M], action: Callable[[M], object]) -> None:
+    """Apply `action` to every member (instances, or the names a fleet is
+    booted under), concurrently when there are several, each helper thread
+    working for the step's (see abandoned.work_for)."""
     if len(members) == 1:
         action(members[0])
         return
@@ -117,13 +122,7 @@ def _boot(step: Step, ctx: StepContext, deadline: Deadline) -> str:
         instance = ctx.target.create(name, image, ctx.scenario.name)
         ctx.ledger.add_instance(step.instance, instance)
 
-    if len(names) == 1:
-        create(names[0])
-    else:
-        on_behalf = abandoned.work_for(threading.current_thread(), create)
-        with ThreadPoolExecutor(max_workers=min(len(names), 8)) as pool:
-            for future in [pool.submit(on_behalf, name) for name in names]:
-                future.result()
+    _each(names, create)
     return f"{len(names)} instance(s) from {image}"
 
 

@@ -124,8 +124,8 @@ class ConsoleCapture:
                 return False
             stream = self._conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
             domain.openConsole(None, stream, 0)
-            if self._stop.is_set():  # given up on meanwhile: another reads now
-                _abort(stream)
+            if self._stop.is_set():  # stopped or given up on meanwhile
+                self._abort_in_thread(stream)
                 return False
             with self._lock:
                 self._stream = stream
@@ -220,12 +220,17 @@ class ConsoleCapture:
         if stream is not None:
             with contextlib.suppress(libvirt.libvirtError):
                 stream.eventRemoveCallback()  # local: no call to libvirtd
-            closer = threading.Thread(
-                target=_abort, args=(stream,), name=f"cci-console-close-{self._name}", daemon=True
-            )
-            closer.start()
-            abandoned.track(closer)
+            self._abort_in_thread(stream)
         self._detached.set()
+
+    def _abort_in_thread(self, stream: libvirt.virStream) -> None:
+        """Abort `stream` in a thread of its own, counted for the process's
+        exit (see _detach: libvirtd may never answer)."""
+        closer = threading.Thread(
+            target=_abort, args=(stream,), name=f"cci-console-close-{self._name}", daemon=True
+        )
+        closer.start()
+        abandoned.track(closer)
 
 
 def _abort(stream: libvirt.virStream) -> None:
