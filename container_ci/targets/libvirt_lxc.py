@@ -38,6 +38,7 @@ from container_ci.targets.base import ExecResult, Instance, InstanceState, Owned
 from container_ci.targets.libvirt_events import ensure_event_loop
 from container_ci.targets.lxc_console import ConsoleCapture
 from container_ci.targets.lxc_images import LxcImageStore
+from container_ci.targets.lxc_monitor import CONTROLLER_LOGS, RUNTIME_DIR, monitor_loss
 
 URI = "lxc:///"
 METADATA_NS = "https://opendev.org/openstack/container-ci/instance/1"
@@ -48,7 +49,6 @@ INSTANCE_META = "instance.json"
 INIT_PID_WAIT = 10.0  # seconds a reboot waits for libvirtd to know init's pid
 STAGING_PREFIX = ".staging-"  # + pid + "-" + the instance's name
 EMULATOR = "/usr/lib/libvirt/libvirt_lxc"
-RUNTIME_DIR = Path("/run/libvirt/lxc")
 INIT_PID_GRACE = 1.0  # seconds libvirt may take to learn a new domain's init pid
 # What nsenter says when fork fails in a PID namespace whose init has exited.
 NAMESPACE_INIT_GONE = b"fork failed: Cannot allocate memory"
@@ -334,7 +334,9 @@ class LibvirtLxcTarget(Target):
         except OSError:
             count = "the guest counted no boot"
         init = _init_pid(instance.name)
-        return f"{reader}; {count}; init {_process_state(init) if init else 'not found'}"
+        state = f"{reader}; {count}; init {_process_state(init) if init else 'not found'}"
+        loss = monitor_loss(instance.name, patience=0) if self._alive() else ""
+        return f"{state}; {loss}" if loss else state
 
     def console_lost(self, instance: Instance) -> str:
         """libvirtd gone: the console is read through its connection, and a
@@ -459,8 +461,16 @@ class LibvirtLxcTarget(Target):
         ]
 
     def reboot(self, instance: Instance) -> None:
-        # flags=0 would use /dev/initctl, which busybox init lacks: libvirt then sends nothing.
+        """libvirtd completes an LXC reboot itself, when the controller
+        reports the init ended for SIGHUP; with its monitor connection lost
+        (see lxc_monitor) it never hears that, and the run waited out the
+        console's 120 s to say only that no new boot showed (bench/chaos).
+        Such a reboot fails at once, saying why."""
         domain = self._domain(instance.name)
+        loss = monitor_loss(instance.name) if self._alive() else ""
+        if loss:
+            raise ExpectationFailed(f"libvirt-lxc: reboot {instance.name}: {loss}")
+        # flags=0 would use /dev/initctl, which busybox init lacks: libvirt then sends nothing.
         self._signal_init(
             instance.name,
             "reboot",
@@ -678,8 +688,7 @@ SHUTOFF_REASONS = {
     libvirt.VIR_DOMAIN_SHUTOFF_FAILED: "failed to start",
     libvirt.VIR_DOMAIN_SHUTOFF_DAEMON: "libvirtd restarted without it",
 }
-CONTROLLER_LOGS = Path("/var/log/libvirt/lxc")
-CGROUP_ROOT = Path("/sys/fs/cgroup")  # libvirt_lxc's log of each domain
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def _init_pid_unknown(exc: libvirt.libvirtError) -> bool:
