@@ -36,7 +36,7 @@ from container_ci.errors import (
 from container_ci.naming import Owner
 from container_ci.targets.base import ExecResult, Instance, InstanceState, OwnedResource, Target
 from container_ci.targets.libvirt_events import ensure_event_loop
-from container_ci.targets.lxc_console import ConsoleCapture
+from container_ci.targets.lxc_console import ConsoleCapture, connection_open
 from container_ci.targets.lxc_images import LxcImageStore
 from container_ci.targets.lxc_monitor import CONTROLLER_LOGS, RUNTIME_DIR, monitor_loss
 
@@ -119,6 +119,8 @@ class LibvirtLxcTarget(Target):
         super().__init__(owner)
         self.uri = uri
         self._conn: libvirt.virConnect | None = None
+        # The console readers' own connection (see _consoles_connection).
+        self._console_conn: libvirt.virConnect | None = None
         self._callbacks: list[int] = []
         self._consoles: dict[str, ConsoleCapture] = {}
         self.images = LxcImageStore(paths.lxc_images_dir())
@@ -133,14 +135,12 @@ class LibvirtLxcTarget(Target):
 
     def connect(self) -> str:
         ensure_event_loop()
+        conn = self._open()
         try:
-            conn = libvirt.open(self.uri)
-            conn.setKeepAlive(5, 3)
             version = conn.getLibVersion()
         except libvirt.libvirtError as exc:
             raise TargetUnavailable(
-                f"libvirt-lxc: cannot connect to libvirtd at {self.uri}: "
-                f"{first_line(exc)} (run `container-ci setup`)"
+                f"libvirt-lxc: libvirtd at {self.uri}: {first_line(exc)}"
             ) from exc
         self._conn = conn
         for event_id in (
@@ -153,6 +153,39 @@ class LibvirtLxcTarget(Target):
         conn.registerCloseCallback(self._on_close, None)
         major, minor, micro = version // 1_000_000, version // 1000 % 1000, version % 1000
         return f"libvirt {major}.{minor}.{micro} ({self.uri})"
+
+    def _open(self) -> libvirt.virConnect:
+        try:
+            conn = libvirt.open(self.uri)
+            conn.setKeepAlive(5, 3)
+        except libvirt.libvirtError as exc:
+            raise TargetUnavailable(
+                f"libvirt-lxc: cannot connect to libvirtd at {self.uri}: "
+                f"{first_line(exc)} (run `container-ci setup`)"
+            ) from exc
+        return conn
+
+    def _consoles_connection(self) -> libvirt.virConnect:
+        """The connection console readers attach and abort their streams
+        on, never the steps': libvirt 9.0's daemon can answer a call that
+        follows a stream's abort on the same connection with a second
+        confirm of the abort instead of the call's reply (libvirtd's debug
+        log, bench/chaos-like load: a lookup's reply message reused by
+        daemonStreamHandleFinish, "No stream found for packet" at the
+        client), and that call then waits for ever: a delete blocked past
+        its step's 65 s, 3 times in about 400 runs. Lost there, a reader's
+        call makes it stuck, and another is started (ConsoleCapture.stuck);
+        a connection that closed is opened again for the next reader."""
+        conn = self._console_conn
+        if conn is not None and connection_open(conn):
+            return conn
+        if conn is not None:
+            with contextlib.suppress(libvirt.libvirtError):
+                conn.close()
+        self._console_conn = None
+        with self._errors("open a connection for console readers"):
+            self._console_conn = self._open()
+        return self._console_conn
 
     def reconnect_if_lost(self) -> str:
         """bench/chaos: after libvirtd was killed and started again, a run
@@ -174,10 +207,15 @@ class LibvirtLxcTarget(Target):
         for capture in list(self._consoles.values()):
             capture.stop()
         self._consoles.clear()
+        if self._console_conn is not None:
+            with contextlib.suppress(libvirt.libvirtError):
+                self._console_conn.close()
+            self._console_conn = None
         if self._conn is not None:
             for callback in self._callbacks:
                 with contextlib.suppress(libvirt.libvirtError):
                     self._conn.domainEventDeregisterAny(callback)
+            self._callbacks.clear()
             with contextlib.suppress(libvirt.libvirtError):
                 self._conn.unregisterCloseCallback()
             with contextlib.suppress(libvirt.libvirtError):
@@ -200,10 +238,7 @@ class LibvirtLxcTarget(Target):
             raise ExpectationFailed(f"libvirt-lxc: {what}: {first_line(exc)}") from exc
 
     def _alive(self) -> bool:
-        try:
-            return self._conn is not None and self._conn.isAlive() == 1
-        except libvirt.libvirtError:
-            return False
+        return self._conn is not None and connection_open(self._conn)
 
     def _domain(self, name: str) -> libvirt.virDomain:
         with self._errors(f"look up {name}"):
@@ -257,7 +292,10 @@ class LibvirtLxcTarget(Target):
     def _capture_console(self, name: str, replaces: str = "") -> None:
         if name not in self._consoles:
             capture = ConsoleCapture(
-                self.conn, name, self._instance_dir(name) / "console.log", self.waiter
+                self._consoles_connection(),
+                name,
+                self._instance_dir(name) / "console.log",
+                self.waiter,
             )
             capture.replaces = replaces
             self._consoles[name] = capture

@@ -11,8 +11,8 @@ console once stayed silent for 60 s with the reader attached, which a
 missed readable event explains and a drain survives.
 
 A capture that can no longer attach (its supervisor blocked in a libvirt
-call past ATTACH_PATIENCE) says so in `stuck()`; the target then gives it
-up and starts another (bench/chaos in CI, once: a rebuilt guest's console
+call past ATTACH_PATIENCE, or its connection closed) says so in `stuck()`;
+the target then gives it up and starts another (bench/chaos in CI, once: a rebuilt guest's console
 never attached again in 118 s, with no attach error)."""
 
 from __future__ import annotations
@@ -147,6 +147,8 @@ class ConsoleCapture:
             return ""
         if not self._thread.is_alive():
             return f"its supervisor ended (last error: {self.last_error or 'none'})"
+        if not connection_open(self._conn):
+            return "its connection to libvirtd closed"
         started = self._attach_started
         if started is not None and time.monotonic() - started > self.ATTACH_PATIENCE:
             return (
@@ -231,6 +233,14 @@ class ConsoleCapture:
         )
         closer.start()
         abandoned.track(closer)
+
+
+def connection_open(conn: libvirt.virConnect) -> bool:
+    """Asked of the client library, not of libvirtd: no call that may wait."""
+    try:
+        return bool(conn.isAlive() == 1)
+    except libvirt.libvirtError:
+        return False
 
 
 def _abort(stream: libvirt.virStream) -> None:

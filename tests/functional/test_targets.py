@@ -514,3 +514,61 @@ def test_a_reboot_libvirtd_cannot_hear_fails_at_once_saying_why(
     assert "boot=2" not in target.console_log(instance)
     assert target.state(instance) == InstanceState.ACTIVE
     target.delete(instance)
+
+
+@only_lxc
+def test_console_readers_attach_on_a_connection_of_their_own(target: Target, run_id: str):
+    """libvirt 9.0's daemon, handling a console stream's abort, can put a
+    second confirm of the abort in place of the reply to the call that came
+    right after it on the same connection (its debug log, 4 times in about
+    145 runs of three main jobs at once): that call waited for ever (a
+    delete past its step's 65 s) or the connection closed ("An error
+    occurred, but the cause is unknown", the run's every later step in
+    error). The readers' streams are on a connection the steps never use;
+    closed under them (its socket shut down here), the reader is started
+    again on a new one and reads the next boot."""
+    import socket
+
+    from container_ci.targets.libvirt_lxc import LibvirtLxcTarget
+
+    assert isinstance(target, LibvirtLxcTarget)
+    before = _sockets()
+    readers = target._consoles_connection()
+    assert readers is not target.conn
+    assert readers.isAlive() == 1 and target.conn.isAlive() == 1
+    theirs = {fd for fd, inode in _sockets().items() if inode not in before.values()}
+    assert len(theirs) == 1, "one socket more: the readers' connection"
+    instance = _boot(target, run_id)
+    target.wait_for_console(instance, "CCI-BOOT-OK boot=1", 30)
+    assert target._consoles[instance.name]._conn is readers
+    with socket.socket(fileno=os.dup(theirs.pop())) as sock:
+        sock.shutdown(socket.SHUT_RDWR)
+    assert _wait(lambda: readers.isAlive() == 0)
+    target.reboot(instance)
+    target.wait_for_console(instance, "CCI-BOOT-OK boot=2", 30)
+    assert target._consoles[instance.name]._conn is not readers
+    assert "its connection to libvirtd closed" in target._consoles[instance.name].replaces
+    target.delete(instance)
+    assert target.conn.isAlive() == 1
+
+
+def _sockets() -> dict[int, str]:
+    """This process's sockets: fd -> inode link."""
+    found = {}
+    for entry in Path("/proc/self/fd").iterdir():
+        try:
+            link = os.readlink(entry)
+        except OSError:
+            continue
+        if link.startswith("socket:"):
+            found[int(entry.name)] = link
+    return found
+
+
+def _wait(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False

@@ -38,7 +38,16 @@ class Domain:
         self.opened.append(stream)
 
 
-class UnansweredConnection:
+class OpenConnection:
+    """What the client library says of a connection (no call to libvirtd)."""
+
+    open = True
+
+    def isAlive(self) -> int:  # noqa: N802
+        return 1 if self.open else 0
+
+
+class UnansweredConnection(OpenConnection):
     """Its first lookup is answered only when the test says so, as a call
     libvirtd does not answer; the domain runs."""
 
@@ -89,7 +98,7 @@ def test_an_attach_libvirtd_does_not_answer_is_stuck_and_can_be_given_up(tmp_pat
     assert wait_until(lambda: abandoned.still_running() == before)
 
 
-class FlakyConnection:
+class FlakyConnection(OpenConnection):
     """Raises what a libvirt binding should not (not a libvirtError) once,
     then finds the domain shut off."""
 
@@ -116,7 +125,7 @@ def test_the_supervisor_outlives_an_unexpected_error(tmp_path):
 
 
 def test_a_libvirt_error_is_still_an_attach_error(tmp_path):
-    class Refusing:
+    class Refusing(OpenConnection):
         def lookupByName(self, _name: str) -> Domain:  # noqa: N802
             raise libvirt.libvirtError("Domain not found")
 
@@ -126,5 +135,26 @@ def test_a_libvirt_error_is_still_an_attach_error(tmp_path):
         assert wait_until(lambda: capture.last_error != "")
         assert "last attach error: Domain not found" in capture.diagnostics()
         assert capture.stuck() == ""
+    finally:
+        capture.stop()
+
+
+def test_a_reader_whose_connection_closed_is_stuck(tmp_path):
+    """Attaches on a closed connection fail at once, for ever ("client socket
+    is closed"): no attach ever takes long, so only the connection's state
+    tells that this reader will read nothing more (the target then starts
+    another, on a connection opened again)."""
+
+    class Closed(OpenConnection):
+        open = False
+
+        def lookupByName(self, _name: str) -> Domain:  # noqa: N802
+            raise libvirt.libvirtError("internal error: client socket is closed")
+
+    capture = ConsoleCapture(Closed(), "cci-t-x-vm", tmp_path / "console.log")  # type: ignore[arg-type]
+    capture.start()
+    try:
+        assert wait_until(lambda: capture.last_error != "")
+        assert capture.stuck() == "its connection to libvirtd closed"
     finally:
         capture.stop()
