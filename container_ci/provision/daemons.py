@@ -211,9 +211,10 @@ DOCKERD = DaemonSpec(
     prepare=_prepare_docker,
 )
 # libvirtd reads no more from a client with max_client_requests (default 5)
-# calls in flight, keepalive answers included: a run's connection (steps,
-# state waits and console readers of many guests share it) hit that limit
-# several times a minute under bench/chaos, and twice in about 300 runs the
+# calls in flight, keepalive answers included: a run's connection (steps
+# and state waits of many guests share it; its console readers had too,
+# until they got one of their own) hit that limit several times a minute
+# under bench/chaos, and twice in about 300 runs the
 # client's keepalive ran out behind a slow destroy and the connection
 # closed, with no fault injected ("Client hit max requests limit 5. This may
 # result in keep-alive timeouts" in libvirtd's log just before). Workers
