@@ -1,4 +1,4 @@
-"""Running `container-ci` in tests, as a user runs it."""
+"""Running `container-ci` in tests, as a user runs it, and waiting on what it does."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import io
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from contextlib import chdir, redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -102,3 +104,13 @@ def table_counts(db_url: str) -> dict[str, int]:
             table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
             for table in (Job, Build, Test, TestResult, FailureSignature)
         }
+
+
+def wait_until(condition: Callable[[], object], seconds: float = 5.0) -> bool:
+    """Whether `condition()` came true within `seconds` (asked every 10 ms)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False

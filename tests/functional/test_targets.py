@@ -16,6 +16,7 @@ from container_ci.errors import ExpectationFailed, ImageNotFound, Unsupported
 from container_ci.naming import Owner
 from container_ci.targets.base import Instance, InstanceState, Target
 from container_ci.targets.registry import LOCAL_TARGETS, target_factory
+from tests.helpers import wait_until
 
 
 @pytest.fixture(params=LOCAL_TARGETS)
@@ -543,7 +544,7 @@ def test_console_readers_attach_on_a_connection_of_their_own(target: Target, run
     assert target._consoles[instance.name]._conn is readers
     with socket.socket(fileno=os.dup(theirs.pop())) as sock:
         sock.shutdown(socket.SHUT_RDWR)
-    assert _wait(lambda: readers.isAlive() == 0)
+    assert wait_until(lambda: readers.isAlive() == 0, 10)
     target.reboot(instance)
     target.wait_for_console(instance, "CCI-BOOT-OK boot=2", 30)
     assert target._consoles[instance.name]._conn is not readers
@@ -563,12 +564,3 @@ def _sockets() -> dict[int, str]:
         if link.startswith("socket:"):
             found[int(entry.name)] = link
     return found
-
-
-def _wait(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False

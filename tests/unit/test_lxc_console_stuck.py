@@ -7,9 +7,11 @@ import threading
 import time
 
 import libvirt
+import pytest
 
 from container_ci import abandoned
 from container_ci.targets.lxc_console import ConsoleCapture
+from tests.helpers import wait_until
 
 
 class Stream:
@@ -65,15 +67,6 @@ class UnansweredConnection(OpenConnection):
         return self.streams[-1]
 
 
-def wait_until(condition, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_an_attach_libvirtd_does_not_answer_is_stuck_and_can_be_given_up(tmp_path):
     conn = UnansweredConnection()
     capture = ConsoleCapture(conn, "cci-t-x-vm", tmp_path / "console.log")  # type: ignore[arg-type]
@@ -124,37 +117,31 @@ def test_the_supervisor_outlives_an_unexpected_error(tmp_path):
         capture.stop()
 
 
-def test_a_libvirt_error_is_still_an_attach_error(tmp_path):
+@pytest.mark.parametrize(
+    ("is_open", "error", "stuck"),
+    [
+        (True, "Domain not found", ""),
+        # Attaches on a closed connection fail at once, for ever: no attach
+        # takes long, so only the connection's state tells that this reader
+        # will read nothing more (the target starts another, on a connection
+        # opened again).
+        (False, "internal error: client socket is closed", "its connection to libvirtd closed"),
+    ],
+)
+def test_a_libvirt_error_is_an_attach_error_and_only_a_closed_connection_is_stuck(
+    tmp_path, is_open: bool, error: str, stuck: str
+):
     class Refusing(OpenConnection):
+        open = is_open
+
         def lookupByName(self, _name: str) -> Domain:  # noqa: N802
-            raise libvirt.libvirtError("Domain not found")
+            raise libvirt.libvirtError(error)
 
     capture = ConsoleCapture(Refusing(), "cci-t-x-vm", tmp_path / "console.log")  # type: ignore[arg-type]
     capture.start()
     try:
         assert wait_until(lambda: capture.last_error != "")
-        assert "last attach error: Domain not found" in capture.diagnostics()
-        assert capture.stuck() == ""
-    finally:
-        capture.stop()
-
-
-def test_a_reader_whose_connection_closed_is_stuck(tmp_path):
-    """Attaches on a closed connection fail at once, for ever ("client socket
-    is closed"): no attach ever takes long, so only the connection's state
-    tells that this reader will read nothing more (the target then starts
-    another, on a connection opened again)."""
-
-    class Closed(OpenConnection):
-        open = False
-
-        def lookupByName(self, _name: str) -> Domain:  # noqa: N802
-            raise libvirt.libvirtError("internal error: client socket is closed")
-
-    capture = ConsoleCapture(Closed(), "cci-t-x-vm", tmp_path / "console.log")  # type: ignore[arg-type]
-    capture.start()
-    try:
-        assert wait_until(lambda: capture.last_error != "")
-        assert capture.stuck() == "its connection to libvirtd closed"
+        assert f"last attach error: {error}" in capture.diagnostics()
+        assert capture.stuck() == stuck
     finally:
         capture.stop()
