@@ -11,9 +11,10 @@ console once stayed silent for 60 s with the reader attached, which a
 missed readable event explains and a drain survives.
 
 A capture that can no longer attach (its supervisor blocked in a libvirt
-call past ATTACH_PATIENCE, or its connection closed) says so in `stuck()`;
-the target then gives it up and starts another (bench/chaos in CI, once: a rebuilt guest's console
-never attached again in 118 s, with no attach error)."""
+call past ATTACH_PATIENCE, or its connection closed) says so in
+`stuck()`; the target then gives it up and starts another (bench/chaos in
+CI, once: a rebuilt guest's console never attached again in 118 s, with
+no attach error)."""
 
 from __future__ import annotations
 
