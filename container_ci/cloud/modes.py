@@ -43,6 +43,16 @@ WIDER: tuple[tuple[str, str], ...] = (
         "account logs in by the peer's uid only",
     ),
     (
+        "venv/*",
+        "the services' virtualenv: `python -m venv` copies its activate scripts' mode "
+        "from Python's own (0644), pip makes console scripts 0755 and a wheel's "
+        "executables 0711, whatever the umask; code from PyPI, no secret; venv/ is 0700",
+    ),
+    (
+        "zun-venv/*",
+        "the container service's virtualenv, made the same way; zun-venv/ is 0700",
+    ),
+    (
         "data/neutron/dhcp/*/*",
         "the DHCP agent writes dnsmasq's files 0644 itself (neutron-lib's replace_file): "
         "the guests' MAC and IP addresses and names, no secret; data/neutron/ is 0700",

@@ -164,11 +164,19 @@ def test_a_second_up_starts_nothing(local_cloud: Layout):
 
 
 def test_nova_target_passes_every_shipped_scenario(local_cloud: Layout, tmp_path: Path):
+    """Every shipped scenario through Nova, one pair at a time. Two at once
+    meet Nova's own LXC race (a clean-clone CI, nova-compute's log): a
+    rebuild's teardown_container detaches the loop device recorded at its
+    spawn, which clean_lxc_namespace had released after that spawn and
+    another server's spawn had just taken (/dev/loop0 both times): that
+    spawn's mount fails ("can't read superblock on /dev/loop0") and the
+    server goes to ERROR. A driver defect the run reports as a failure, as
+    it should; this test is of the nova target, not of Nova's LXC teardown."""
     out = tmp_path / "out"
     before = server_ids(local_cloud)  # a developer's cloud may hold servers of its own
     done = run_cli(
         "run", "--target", "nova", "--cloud", CLOUD_NAME, "--output", out, "--plain",
-        "--no-record", timeout=900,
+        "--no-record", "--concurrency", "1", timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
