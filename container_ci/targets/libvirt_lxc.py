@@ -38,7 +38,12 @@ from container_ci.targets.base import ExecResult, Instance, InstanceState, Owned
 from container_ci.targets.libvirt_events import ensure_event_loop
 from container_ci.targets.lxc_console import ConsoleCapture, connection_open
 from container_ci.targets.lxc_images import LxcImageStore
-from container_ci.targets.lxc_monitor import CONTROLLER_LOGS, RUNTIME_DIR, monitor_loss
+from container_ci.targets.lxc_monitor import (
+    CONTROLLER_LOGS,
+    RUNTIME_DIR,
+    monitor_loss,
+    recorded_controller_pid,
+)
 
 URI = "lxc:///"
 METADATA_NS = "https://opendev.org/openstack/container-ci/instance/1"
@@ -742,8 +747,10 @@ def _init_pid(name: str) -> int | None:
     """The domain's init, found without libvirtd: the first child of its
     libvirt_lxc controller, whose pid libvirt keeps in RUNTIME_DIR/<name>.pid
     (a child of any of the controller's threads)."""
+    controller = recorded_controller_pid(name)
+    if controller is None:
+        return None
     try:
-        controller = int((RUNTIME_DIR / f"{name}.pid").read_text().strip())
         tasks = sorted(Path(f"/proc/{controller}/task").iterdir(), key=lambda t: int(t.name))
         children = [pid for task in tasks for pid in (task / "children").read_text().split()]
     except (OSError, ValueError):
@@ -879,10 +886,10 @@ def remove_runtime_leftovers(name: str) -> None:
     for suffix in (".sock", INTERRUPTED_STATUS_SUFFIX):
         with contextlib.suppress(OSError):
             (RUNTIME_DIR / f"{name}{suffix}").unlink()
-    pidfile = RUNTIME_DIR / f"{name}.pid"
-    with contextlib.suppress(OSError, ValueError):
-        if not Path(f"/proc/{int(pidfile.read_text().strip())}").exists():
-            pidfile.unlink()
+    controller = recorded_controller_pid(name)
+    if controller is not None and not Path(f"/proc/{controller}").exists():
+        with contextlib.suppress(OSError):
+            (RUNTIME_DIR / f"{name}.pid").unlink()
 
 
 def _being_made(name: str) -> bool:

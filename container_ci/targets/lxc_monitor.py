@@ -54,12 +54,23 @@ def monitor_connections(socket_path: Path, table: Path = UNIX_SOCKETS) -> int:
     return count
 
 
+def recorded_controller_pid(name: str, runtime_dir: Path = RUNTIME_DIR) -> int | None:
+    """The pid libvirt wrote for the domain's controller (RUNTIME_DIR/<name>.pid),
+    whether or not that process still runs; None without a readable one."""
+    try:
+        return int((runtime_dir / f"{name}.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def controller_pid(name: str, runtime_dir: Path = RUNTIME_DIR) -> int | None:
     """The domain's libvirt_lxc controller, if it runs."""
+    pid = recorded_controller_pid(name, runtime_dir)
+    if pid is None:
+        return None
     try:
-        pid = int((runtime_dir / f"{name}.pid").read_text().strip())
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
-    except (OSError, ValueError):
+    except OSError:
         return None
     return pid if os.path.basename(command) == b"libvirt_lxc" else None
 
