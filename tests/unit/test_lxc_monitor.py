@@ -20,6 +20,7 @@ from container_ci.targets.lxc_monitor import (
     monitor_connections,
     monitor_loss,
 )
+from tests.helpers import wait_until
 
 NAME = "cci-t-vm"  # short: a socket path has at most 107 bytes
 STARTED = "2026-12-02 12:26:02.760+0000: starting up"
@@ -84,6 +85,8 @@ def controller(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]
     runtime.mkdir()
     process = subprocess.Popen(["libvirt_lxc", "60"], executable="/bin/sleep")
     (runtime / f"{NAME}.pid").write_text(f"{process.pid}\n")
+    # until it has exec'd, the child's command line is still this Python's
+    assert wait_until(lambda: lxc_monitor.controller_pid(NAME, runtime) == process.pid)
     try:
         yield runtime, process
     finally:
